@@ -1,0 +1,48 @@
+"""mcrpy-poly: statistically equivalent polycrystals from EBSD orientation maps.
+
+Layers, from the bottom up:
+
+- :mod:`mcrpy_poly.orientation`: quaternions, crystal symmetry, SHSH bases, OrientationMap;
+- :mod:`mcrpy_poly.io`: EBSD files in and out;
+- :mod:`mcrpy_poly.synthetic`: synthetic polycrystals (Voronoi);
+- descriptors, reconstruction, diffusion and evaluation build on these; the MCRpy bridge
+  (:func:`enable`) is kept thin and separate.
+
+Heavy dependencies (TensorFlow, orix) are imported only when a function needs them.
+"""
+from importlib import import_module
+
+from ._compat import apply_numpy_shim
+from .errors import (EBSDReadError, InputError, MalformedFileError, NoIndexedPixelsError,
+                     PhaseSelectionError, SymmetryError, UnsupportedFormatError)
+from .io.ebsd import load_ebsd, save_ang
+from .orientation import OrientationMap, SHSHBasis, Symmetry, resolve_symmetry, shsh_dimension
+
+apply_numpy_shim()
+
+__version__ = "0.1.0"
+
+# Names served lazily from submodules that pull in TensorFlow or MCRpy.
+_LAZY = {
+    "characterize": "mcrpy_poly.descriptors.characterization",
+    "load_characterization": "mcrpy_poly.descriptors.characterization",
+    "Characterization": "mcrpy_poly.descriptors.characterization",
+    "enable": "mcrpy_poly.mcrpy_bridge",
+    "reconstruct": "mcrpy_poly.reconstruction",
+    "Reconstruction": "mcrpy_poly.reconstruction",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    if name in ("synthetic", "evaluate", "descriptors", "reconstruction", "diffusion"):
+        return import_module(f"mcrpy_poly.{name}")
+    raise AttributeError(f"module 'mcrpy_poly' has no attribute {name!r}")
+
+
+__all__ = [
+    "OrientationMap", "SHSHBasis", "Symmetry", "resolve_symmetry", "shsh_dimension", "load_ebsd", "save_ang",
+    "InputError", "EBSDReadError", "MalformedFileError", "NoIndexedPixelsError", "PhaseSelectionError",
+    "SymmetryError", "UnsupportedFormatError", *_LAZY,
+]

