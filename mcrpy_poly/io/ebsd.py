@@ -96,9 +96,25 @@ def _read_crystal_map(path: Path):
     except ValueError as exc:
         if "valid point group" in str(exc):
             raise UnsupportedSymmetryError(path, f"unsupported crystal symmetry in the header ({exc})") from None
+        if _ang_without_indexed_pixels(path):
+            raise NoIndexedPixelsError(path, "no indexed pixels (every phase id is 0 or -1)") from None
         raise MalformedFileError(path, f"cannot parse the file ({_first_line(exc)})") from None
     except (IndexError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
         raise MalformedFileError(path, f"malformed header or data ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _ang_without_indexed_pixels(path: Path) -> bool:
+    """Whether a readable ``.ang`` table has no pixel with a positive phase id (orix
+    cannot load such a file, so this is checked only after orix failed)."""
+    if path.suffix.lower() != ".ang":
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = np.loadtxt(path, comments="#", ndmin=2)
+    except ValueError:
+        return False
+    return table.shape[0] > 0 and table.shape[1] > 7 and not np.any(table[:, 7] > 0)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -49,7 +49,7 @@ def hsh_constant(N: int, L: int, M: int) -> float:
     return k_nl * y
 
 
-def unnormalized_hsh(q0, q1, q2, q3, terms, stack):
+def unnormalized_hsh(q0, q1, q2, q3, terms):
     """Evaluate ``C^{L+1}_{N-L}(q0) T_L^M(q3, r2) {Re,Im}((q1 + i q2)^M)`` for each term.
 
     The normalisation constants are left out (multiply them into the coefficient matrix,
@@ -61,12 +61,10 @@ def unnormalized_hsh(q0, q1, q2, q3, terms, stack):
         Components of unit quaternions in Mason's convention.
     terms : sequence of (N, L, M, is_sine)
         Which functions to evaluate.
-    stack : callable
-        ``stack(list_of_arrays, axis=-1)`` of the array library in use.
 
     Returns
     -------
-    array, shape ``S + (len(terms),)``
+    list of arrays of shape ``S``, one per term (the caller stacks them as it likes)
     """
     if not terms:
         raise ValueError("no HSH terms to evaluate")
@@ -107,7 +105,7 @@ def unnormalized_hsh(q0, q1, q2, q3, terms, stack):
     for N, L, M, is_sine in terms:
         angular = (sin_m if is_sine else cos_m)[M]
         columns.append(gegenbauer[L][N - L] * legendre[(L, M)] * angular)
-    return stack(columns, axis=-1)
+    return columns
 
 
 def s3_quadrature(N: int):
@@ -152,4 +150,4 @@ def hsh(q, N: int) -> np.ndarray:
     q = np.asarray(q, dtype=float)
     terms = [(N, L, M, s) for L, M, s in hsh_indices(N)]
     const = np.array([hsh_constant(N, L, M) for _, L, M, _ in terms])
-    return unnormalized_hsh(q[..., 0], q[..., 1], q[..., 2], q[..., 3], terms, np.stack) * const
+    return np.stack(unnormalized_hsh(q[..., 0], q[..., 1], q[..., 2], q[..., 3], terms), axis=-1) * const
