@@ -180,3 +180,11 @@ def test_disk_cache_round_trip(tmp_path, monkeypatch):
     coefficients.cache_clear()
     np.testing.assert_array_equal(coefficients("622", 8), first)
     coefficients.cache_clear()
+
+
+@pytest.mark.parametrize("group", list(GROUP_ORDER))
+def test_fast_rotated_form_equals_hsh_definition(group):
+    """SHSHBasis evaluates through rotated crystal harmonics; the HSH sum is the definition."""
+    basis = SHSHBasis(group, degrees=(2, 4, 6, 8, 12) if group != "1" else (2, 4))
+    q = random_uniform(300, rng=9)
+    np.testing.assert_allclose(basis(q), basis.hsh_form(q), atol=1e-10, rtol=0)

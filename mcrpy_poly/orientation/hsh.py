@@ -30,23 +30,68 @@ import numpy as np
 @lru_cache(maxsize=None)
 def hsh_indices(N: int) -> tuple[tuple[int, int, bool], ...]:
     """The ``(L, M, is_sine)`` labels of the HSH of index ``N``, in canonical order."""
-    out = []
-    for L in range(N + 1):
-        out.append((L, 0, False))
-        for M in range(1, L + 1):
-            out.append((L, M, False))
-            out.append((L, M, True))
-    return tuple(out)
+    return tuple(label for L in range(N + 1) for label in spherical_harmonic_indices(L))
+
+
+@lru_cache(maxsize=None)
+def spherical_harmonic_indices(L: int) -> tuple[tuple[int, int, bool], ...]:
+    """The ``2L + 1`` labels ``(L, M, is_sine)`` of the real spherical harmonics of degree ``L``."""
+    return ((L, 0, False),) + tuple((L, M, s) for M in range(1, L + 1) for s in (False, True))
+
+
+def spherical_harmonic_constant(L: int, M: int) -> float:
+    """Normalisation of the real spherical harmonic ``Y_{L,M}`` in polynomial form
+    (``T_L^M {Re, Im}((x + i y)^M)`` times this is orthonormal on S^2)."""
+    if M == 0:
+        return sqrt((2 * L + 1) / (4 * pi))
+    return sqrt((2 * L + 1) / (2 * pi) * factorial(L - M) / factorial(L + M))
 
 
 def hsh_constant(N: int, L: int, M: int) -> float:
     """Normalisation ``const(N, L, M)`` of the polynomial form (orthonormal on S^3)."""
     k_nl = 2.0 ** (L + 0.5) * factorial(L) * sqrt((N + 1) * factorial(N - L) / (pi * factorial(N + L + 1)))
-    if M == 0:
-        y = sqrt((2 * L + 1) / (4 * pi))
-    else:
-        y = sqrt((2 * L + 1) / (2 * pi) * factorial(L - M) / factorial(L + M))
-    return k_nl * y
+    return k_nl * spherical_harmonic_constant(L, M)
+
+
+def solid_harmonics(x, y, z, r2, labels):
+    """Unnormalised real solid harmonics ``T_L^M(z, r2) {Re, Im}((x + i y)^M)``.
+
+    Homogeneous polynomials of degree ``L`` in ``(x, y, z)`` when ``r2 = x^2 + y^2 + z^2``
+    (pass ``r2 = 1.0`` for points known to lie on the unit sphere). Only the chains of
+    ``M`` that occur in ``labels`` are computed.
+
+    Parameters
+    ----------
+    x, y, z : arrays or tensors of one shape ``S``
+    r2 : array of shape ``S`` or float
+    labels : sequence of (L, M, is_sine)
+
+    Returns
+    -------
+    list of arrays of shape ``S``, one per label
+    """
+    l_max = max(L for L, _, _ in labels)
+    m_values = sorted({M for _, M, _ in labels})
+    one = x * 0.0 + 1.0
+
+    # Real and imaginary parts of (x + i y)^M.
+    cos_m, sin_m = [one], [x * 0.0]
+    for _ in range(m_values[-1]):
+        c, s = cos_m[-1], sin_m[-1]
+        cos_m.append(x * c - y * s)
+        sin_m.append(x * s + y * c)
+
+    # T_L^M(z, r2) by the upward recurrence in L (associated Legendre, no Condon-Shortley phase).
+    legendre = {}
+    for M in m_values:
+        t_mm = float(np.prod(np.arange(1, 2 * M, 2))) * one  # (2M - 1)!!
+        legendre[(M, M)] = t_mm
+        if M + 1 <= l_max:
+            legendre[(M + 1, M)] = (2 * M + 1) * z * t_mm
+        for L in range(M + 1, l_max):
+            legendre[(L + 1, M)] = ((2 * L + 1) * z * legendre[(L, M)]
+                                    - (L + M) * r2 * legendre[(L - 1, M)]) / (L - M + 1)
+    return [legendre[(L, M)] * (sin_m if is_sine else cos_m)[M] for L, M, is_sine in labels]
 
 
 def unnormalized_hsh(q0, q1, q2, q3, terms):
@@ -69,28 +114,8 @@ def unnormalized_hsh(q0, q1, q2, q3, terms):
     if not terms:
         raise ValueError("no HSH terms to evaluate")
     n_max = max(t[0] for t in terms)
-    l_max = max(t[1] for t in terms)
-    m_max = max(t[2] for t in terms)
-    r2 = q1 * q1 + q2 * q2 + q3 * q3
     one = q0 * 0.0 + 1.0
-
-    # Real and imaginary parts of (q1 + i q2)^M.
-    cos_m, sin_m = [one], [q0 * 0.0]
-    for _ in range(m_max):
-        c, s = cos_m[-1], sin_m[-1]
-        cos_m.append(q1 * c - q2 * s)
-        sin_m.append(q1 * s + q2 * c)
-
-    # T_L^M(q3, r2) for L <= l_max, M <= min(L, m_max).
-    legendre = {}
-    for M in range(m_max + 1):
-        t_mm = float(np.prod(np.arange(1, 2 * M, 2))) * one  # (2M - 1)!!
-        legendre[(M, M)] = t_mm
-        if M + 1 <= l_max:
-            legendre[(M + 1, M)] = (2 * M + 1) * q3 * t_mm
-        for L in range(M + 1, l_max):
-            legendre[(L + 1, M)] = ((2 * L + 1) * q3 * legendre[(L, M)]
-                                    - (L + M) * r2 * legendre[(L - 1, M)]) / (L - M + 1)
+    solid = solid_harmonics(q1, q2, q3, q1 * q1 + q2 * q2 + q3 * q3, [t[1:] for t in terms])
 
     # Gegenbauer C^{L+1}_n(q0), n <= n_max - L, only for the L that occur.
     gegenbauer = {}
@@ -100,12 +125,7 @@ def unnormalized_hsh(q0, q1, q2, q3, terms):
         for n in range(2, n_max - L + 1):
             values.append((2.0 * (n + lam - 1) * q0 * values[-1] - (n + 2 * lam - 2) * values[-2]) / n)
         gegenbauer[L] = values
-
-    columns = []
-    for N, L, M, is_sine in terms:
-        angular = (sin_m if is_sine else cos_m)[M]
-        columns.append(gegenbauer[L][N - L] * legendre[(L, M)] * angular)
-    return columns
+    return [gegenbauer[L][N - L] * column for (N, L, _, _), column in zip(terms, solid)]
 
 
 def s3_quadrature(N: int):

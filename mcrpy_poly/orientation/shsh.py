@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from .array_ops import array_ops
-from .hsh import hsh, hsh_constant, hsh_indices, s3_quadrature, unnormalized_hsh
+from .hsh import hsh, s3_quadrature
 from .quaternion import multiply, to_mason
+from .rotated_harmonics import fit_rotated_form, rotated_harmonic_features
 from .symmetry import Symmetry, resolve_symmetry
 
 #: Bump when the construction changes, so stale disk caches are ignored.
@@ -196,37 +197,40 @@ class SHSHBasis:
         ks = [k - 1 for n, k in self.labels if n == N]
         return coefficients(self.symmetry.name, N)[:, ks]
 
+    def hsh_form(self, q) -> np.ndarray:
+        """The definition: ``Z_N(conj(q)) @ coefficients`` through all HSH of each degree.
+
+        Slower than :meth:`__call__` (which uses the equivalent rotated-harmonic form of
+        :mod:`~mcrpy_poly.orientation.rotated_harmonics`); kept as the reference.
+        """
+        q = np.asarray(q, dtype=np.float64)
+        q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+        mason = np.stack(to_mason(q), axis=-1)
+        return np.concatenate([hsh(mason, N) @ self.coefficients(N) for N in self.degrees], axis=-1)
+
     @cached_property
     def _blocks(self):
-        """Per degree: the HSH terms with a non-zero coefficient and the matrix
-        ``(n_terms_N, k_N)`` (normalisation constants folded in) that maps them to SHSH."""
+        """Per degree: ``(directions, labels, weights)`` of the rotated-harmonic form."""
         blocks = []
         for N in self.degrees:
-            coef = self.coefficients(N)
-            keep = [i for i, row in enumerate(coef) if np.any(np.abs(row) > 1e-13)]
-            labels = hsh_indices(N)
-            terms = tuple((N,) + labels[i] for i in keep)
-            scale = np.array([hsh_constant(N, L, M) for _, L, M, _ in terms])
-            blocks.append((terms, coef[keep] * scale[:, None]))
+            cols = [j for j, (n, _) in enumerate(self.labels) if n == N]
+            blocks.append(fit_rotated_form(self.symmetry, N, self.coefficients(N),
+                                           lambda x, cols=cols: self.hsh_form(x)[:, cols]))
         return tuple(blocks)
 
     def evaluate(self, q, ops):
         """Evaluate on orix quaternions with an array library given as ``ops``.
 
         ``ops`` is a namespace from :func:`~mcrpy_poly.orientation.array_ops.array_ops`.
-        Quaternions are normalised first, so any non-zero
-        4-vector is accepted. Features are stacked as ``(n_terms, pixels)`` rows, which
-        keeps each contiguous, and mapped to SHSH one degree at a time.
+        Quaternions are normalised first, so any non-zero 4-vector is accepted.
         """
         shape = tuple(q.shape[:-1])
         flat = ops.reshape(q, (-1, 4))
-        q0, q1, q2, q3 = to_mason(flat)
-        inv_norm = 1.0 / ops.sqrt(q0 * q0 + q1 * q1 + q2 * q2 + q3 * q3)
-        q0, q1, q2, q3 = q0 * inv_norm, q1 * inv_norm, q2 * inv_norm, q3 * inv_norm
+        flat = flat / ops.sqrt(ops.sum(flat * flat, axis=-1, keepdims=True))
         out = []
-        for terms, matrix in self._blocks:
-            features = ops.stack(unnormalized_hsh(q0, q1, q2, q3, terms), axis=0)  # (n_terms_N, pixels)
-            out.append(ops.matmul(ops.transpose(features), ops.cast(matrix, features.dtype)))
+        for directions, labels, weights in self._blocks:
+            features = ops.concatenate(rotated_harmonic_features(flat, directions, labels, ops), axis=-1)
+            out.append(ops.matmul(features, ops.cast(weights, features.dtype)))
         values = out[0] if len(out) == 1 else ops.concatenate(out, axis=-1)
         return ops.reshape(values, shape + (self.n_terms,))
 
