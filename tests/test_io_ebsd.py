@@ -182,3 +182,18 @@ def test_quaternion_array_conventions(mcrpy_npy_path, tmp_path):
     np.save(bad, np.zeros((4, 4, 3)))
     with pytest.raises(MalformedFileError, match=r"bad.npy: expected quaternions of shape"):
         load_quaternion_array(bad, "m-3m")
+
+
+def test_orix_hdf5_round_trip(tmp_path):
+    """HDF5 maps in orix's own format are read through orix like .ang and .ctf."""
+    import contextlib
+    import io
+
+    from orix import io as orix_io
+    source = voronoi((7, 9), 5, "6/mmm", seed=5)
+    ang = save_ang(tmp_path / "src.ang", source)
+    with contextlib.redirect_stdout(io.StringIO()):
+        orix_io.save(str(tmp_path / "map.h5"), orix_io.load(str(ang)), overwrite=True)
+    omap = _load(tmp_path / "map.h5")
+    assert omap.shape == (7, 9) and omap.symmetry.name == "622"
+    assert np.degrees(misorientation_angle(omap.quaternions, source.quaternions, omap.symmetry.quaternions)).max() < 1e-3
