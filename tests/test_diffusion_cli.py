@@ -1,0 +1,94 @@
+"""train-ddpm / sample-ddpm end to end on a tiny synthetic map, and their exit codes.
+
+The end-to-end runs compile a training step (about 40 s on 2 busy CPU cores), so they are
+marked slow; the exit codes of bad input are checked by default.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from mcrpy_poly import OrientationMap, synthetic
+from mcrpy_poly.cli import sample_ddpm, train_ddpm
+
+TINY = ["--preset", "tiny", "--patch", "16", "--batch", "4", "--timesteps", "50", "--no-xla"]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ddpm")
+    synthetic.voronoi((24, 24), 5, seed=3).save(root / "map.npz")
+    code = train_ddpm.main([str(root / "map.npz"), "--out", str(root / "model"), "--steps", "3",
+                            "--checkpoint-every", "2", *TINY])
+    return root, code
+
+
+@pytest.mark.slow
+def test_train_writes_a_model_and_resumes(trained_dir):
+    root, code = trained_dir
+    assert code == 0
+    config = json.loads((root / "model" / "config.json").read_text())
+    assert config["step"] == 3 and config["metadata"]["patch"] == 16
+    assert len(np.load(root / "model" / "history.npz")["loss"]) == 3
+    assert train_ddpm.main([str(root / "map.npz"), "--out", str(root / "model"), "--steps", "5", *TINY]) == 0
+    assert json.loads((root / "model" / "config.json").read_text())["step"] == 5
+    history = np.load(root / "model" / "history.npz")
+    assert list(history["step"]) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.slow
+def test_sample_writes_maps_pictures_and_comparison(trained_dir):
+    root, _ = trained_dir
+    out = root / "samples"
+    assert sample_ddpm.main([str(root / "model"), "--out", str(out), "--n", "2", "--size", "16",
+                             "--steps", "3", "--limit-to", "4"]) == 0
+    q = np.load(out / "sample_001.npy")
+    assert q.shape == (16, 16, 4)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=-1), 1.0, atol=1e-9)
+    for name in ("sample_000.ang", "sample_000_ipf.png", "training_ipf.png"):
+        assert (out / name).stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0.0 <= summary["within_5_degrees_of_nearest_training_vector"] <= 1.0
+    errors = summary["descriptor_errors"]["texture"]["errors"]
+    assert len(errors) == 2 and summary["descriptor_errors"]["texture"]["mean"] == pytest.approx(np.mean(errors))
+
+
+def test_exit_codes_for_bad_input(tmp_path, capsys):
+    np.save(tmp_path / "q.npy", synthetic.voronoi((8, 8), 2).quaternions)
+    bad = [
+        (train_ddpm, [str(tmp_path / "missing.ang"), "--out", str(tmp_path / "m")]),
+        (train_ddpm, [str(tmp_path / "q.npy"), "--out", str(tmp_path / "m")]),           # no --symmetry
+        (train_ddpm, [str(tmp_path / "q.npy"), "--symmetry", "m-3m", "--out", str(tmp_path / "m"), *TINY]),
+        (sample_ddpm, [str(tmp_path), "--out", str(tmp_path / "s")]),                     # not a model
+    ]
+    assert_input_errors(bad, capsys)
+
+
+def assert_input_errors(cases, capsys):
+    for module, argv in cases:
+        assert module.main(argv) == 2
+        message = capsys.readouterr().err.strip().splitlines()[-1]
+        assert message.startswith(module.PROG + ": error: ")
+
+
+@pytest.mark.slow
+def test_sample_size_must_fit_the_unet(trained_dir, tmp_path, capsys):
+    root, _ = trained_dir
+    assert_input_errors([(sample_ddpm, [str(root / "model"), "--out", str(tmp_path / "s"), "--size", "15"]),
+                         (sample_ddpm, [str(root / "model"), "--out", str(tmp_path / "s"), "--steps", "51"])],
+                        capsys)
+
+
+def test_internal_failure_exits_with_1(monkeypatch, tmp_path):
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(train_ddpm, "train", broken)
+    assert train_ddpm.main([str(tmp_path / "x.npz"), "--out", str(tmp_path)]) == 1
+
+
+@pytest.mark.slow
+def test_training_maps_are_stored_with_the_model(trained_dir):
+    root, _ = trained_dir
+    stored = OrientationMap.load(root / "model" / "training_map_0.npz")
+    np.testing.assert_array_equal(stored.quaternions, OrientationMap.load(root / "map.npz").quaternions)
