@@ -1,0 +1,213 @@
+"""Characterize an orientation map: its SHSH descriptors, with the settings that made them.
+
+A :class:`Characterization` is saved as a safe ``.npz`` (one array per descriptor plus a JSON
+metadata string: descriptor settings, symmetry, basis degrees and labels, source file,
+package version) and read back with :func:`load_characterization`, without pickles.
+
+Non-indexed pixels
+------------------
+``unindexed="fill"`` gives each non-indexed pixel the orientation of its nearest indexed
+pixel first (:meth:`OrientationMap.fill_unindexed`), then describes the filled map.
+``unindexed="exclude"`` uses masked statistics: every spatial mean runs only over the
+terms whose pixels are all indexed (``x`` and ``x + r`` for the correlations, ``x``,
+``x + r1``, ``x + r2`` for the variogram, ``x`` and ``x + e_i`` for the mean variation,
+``x`` for the texture), so a non-indexed pixel contributes nothing and the result is an
+unbiased estimate for the measured region. Maps without non-indexed pixels give identical
+results both ways.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import save_npz
+from ..errors import InputError
+from ..orientation import OrientationMap, SHSHBasis, Symmetry
+from .correlations import channel_pairs
+from .registry import DESCRIPTORS, compute_descriptors, resolve_limits, slice_descriptors
+from .variogram import variogram_lags
+
+_FORMAT = "mcrpy_poly.Characterization/1"
+_UNINDEXED = ("fill", "exclude")
+
+
+@dataclass
+class Characterization:
+    """Descriptors of one orientation map and how they were computed.
+
+    Attributes
+    ----------
+    descriptors : dict of str to numpy.ndarray
+        By name (keys of :data:`~mcrpy_poly.descriptors.DESCRIPTORS`), float64, shapes as the
+        TensorFlow functions return them.
+    basis : SHSHBasis
+        The SHSH functions (channels) the descriptors are computed on.
+    limit_to : dict of str to int
+        Lag window of each windowed descriptor.
+    shape : tuple of int
+        Spatial shape of the characterized map.
+    pairs : list of (int, int)
+        Channel pairs of the correlations (row order of ``descriptors["correlations"]``).
+    unindexed : str
+        ``"fill"`` or ``"exclude"``.
+    indexed_fraction : float
+        Fraction of indexed pixels in the source map.
+    slice_axis : int or None
+        For a volume: the axis the 2D slices were normal to, or ``None`` for native 3D.
+    source : str or None
+        File the map came from.
+    version : str
+        mcrpy_poly version that wrote it.
+    """
+
+    descriptors: dict
+    basis: SHSHBasis
+    limit_to: dict
+    shape: tuple
+    pairs: list = field(default_factory=list)
+    unindexed: str = "fill"
+    indexed_fraction: float = 1.0
+    slice_axis: int | None = None
+    source: str | None = None
+    version: str = ""
+
+    @property
+    def symmetry(self) -> Symmetry:
+        """Proper point group of the basis."""
+        return self.basis.symmetry
+
+    @property
+    def ndim(self) -> int:
+        """Dimension of the descriptors (2 for slices of a volume)."""
+        return 2 if self.slice_axis is not None else len(self.shape)
+
+    @property
+    def variogram_lags(self) -> np.ndarray:
+        """Lag vectors ``(n_lags, ndim)`` indexing the variogram rows and columns."""
+        return variogram_lags(self.ndim, self.limit_to["variogram"])
+
+    def __getitem__(self, name) -> np.ndarray:
+        return self.descriptors[name]
+
+    def __repr__(self):
+        shapes = {name: value.shape for name, value in self.descriptors.items()}
+        return f"Characterization(shape={self.shape}, basis={self.basis!r}, descriptors={shapes})"
+
+    def metadata(self) -> dict:
+        """Everything but the arrays, as plain JSON types."""
+        return dict(format=_FORMAT, version=self.version, symmetry=self.symmetry.name,
+                    degrees=list(self.basis.degrees), labels=[list(label) for label in self.basis.labels],
+                    descriptors=list(self.descriptors), limit_to=self.limit_to, shape=list(self.shape),
+                    pairs=[list(pair) for pair in self.pairs], unindexed=self.unindexed,
+                    indexed_fraction=self.indexed_fraction, slice_axis=self.slice_axis, source=self.source)
+
+    def save(self, path) -> Path:
+        """Write ``path`` (``.npz``; arrays plus JSON metadata) atomically; returns the path."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            raise InputError(f"{path}: a characterization is saved as .npz")
+        save_npz(path, metadata=np.array(json.dumps(self.metadata())), **self.descriptors)
+        return path
+
+
+def load_characterization(path, allow_pickle: bool = False) -> Characterization:
+    """Read a :class:`Characterization` written by :meth:`Characterization.save` (no pickles).
+
+    A ``.pickle`` file written by MCRpy (``mcrpy.characterize`` with the SHSH plugins) is read
+    by :func:`mcrpy_poly.mcrpy_bridge.load_mcrpy_characterization`, only with
+    ``allow_pickle=True`` (pickles can run code: only files you trust).
+    """
+    path = Path(path)
+    if path.suffix in (".pickle", ".pkl"):
+        from ..mcrpy_bridge import load_mcrpy_characterization
+
+        return load_mcrpy_characterization(path, allow_pickle=allow_pickle)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["metadata"]))
+            arrays = {name: data[name] for name in meta["descriptors"]}
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{path}: not a mcrpy_poly characterization ({exc})") from None
+    if meta.get("format") != _FORMAT:
+        raise InputError(f"{path}: unknown characterization format {meta.get('format')!r}")
+    basis = SHSHBasis(meta["symmetry"], degrees=meta["degrees"], n_terms=len(meta["labels"]))
+    if [list(label) for label in basis.labels] != meta["labels"]:
+        raise InputError(f"{path}: SHSH labels {meta['labels']} cannot be rebuilt by this version")
+    return Characterization(arrays, basis, meta["limit_to"], tuple(meta["shape"]),
+                            pairs=[tuple(pair) for pair in meta["pairs"]], unindexed=meta["unindexed"],
+                            indexed_fraction=meta["indexed_fraction"], slice_axis=meta["slice_axis"],
+                            source=meta["source"], version=meta["version"])
+
+
+def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=None, basis=None,
+                 unindexed: str = "fill", pairs=None, slice_axis: int | None = None) -> Characterization:
+    """SHSH descriptors of an orientation map.
+
+    Parameters
+    ----------
+    omap : OrientationMap
+        2D map or 3D volume.
+    descriptors : sequence of str
+        Names among ``"correlations"``, ``"variogram"``, ``"mean_variation"``, ``"texture"``.
+    limit_to : int or dict, optional
+        Lag windows (default :data:`~mcrpy_poly.descriptors.DEFAULT_LIMIT_TO`).
+    basis : SHSHBasis, optional
+        Default ``SHSHBasis(omap.symmetry)`` (cubic: the 9 functions of ``N = 8``).
+    unindexed : {"fill", "exclude"}
+        How non-indexed pixels are treated (module docstring).
+    pairs : sequence of (int, int), optional
+        Correlation channel pairs (default all ``a <= b``).
+    slice_axis : int, optional
+        For a volume: describe its 2D slices normal to this axis instead of the native 3D
+        statistics (to compare a volume with a 2D section).
+
+    Returns
+    -------
+    Characterization
+    """
+    if unindexed not in _UNINDEXED:
+        raise InputError(f"unindexed must be one of {_UNINDEXED}, got {unindexed!r}")
+    if slice_axis is not None and omap.ndim != 3:
+        raise InputError(f"slice_axis needs a 3D volume, the map has shape {omap.shape}")
+    basis = SHSHBasis(omap.symmetry) if basis is None else basis
+    descriptors = list(descriptors)
+    limits = resolve_limits(descriptors, limit_to)
+    mask, indexed_fraction = None, omap.indexed_fraction
+    if omap.n_indexed < omap.indexed.size:
+        if unindexed == "fill":
+            omap = omap.fill_unindexed()
+        else:
+            mask = omap.indexed
+    field_values = omap.shsh(basis)
+    pairs = channel_pairs(basis.n_terms) if pairs is None else [tuple(map(int, p)) for p in pairs]
+    if slice_axis is None:
+        values = compute_descriptors(field_values, descriptors, limits, mask=mask, pairs=pairs)
+    else:
+        values = slice_descriptors(field_values, descriptors, limits, axis=slice_axis, mask=mask, pairs=pairs)
+    values = {name: value.numpy() for name, value in values.items()}
+    for name, value in values.items():
+        if not np.all(np.isfinite(value)):
+            raise InputError(f"{omap.source or 'map'}: too few indexed pixels for the {name} window "
+                             f"(limit_to={limits.get(name)}) with unindexed='exclude'")
+    from .. import __version__
+
+    return Characterization(values, basis, limits, tuple(omap.shape), pairs=pairs, unindexed=unindexed,
+                            indexed_fraction=indexed_fraction,
+                            slice_axis=slice_axis, source=None if omap.source is None else str(omap.source),
+                            version=__version__)
+
+
+def relative_error(d, d_target) -> float:
+    """``||d - d_target|| / ||d_target||`` (Frobenius norms over all entries), NumPy.
+
+    Parameters
+    ----------
+    d, d_target : array_like of the same shape
+    """
+    d, d_target = np.asarray(d, dtype=np.float64), np.asarray(d_target, dtype=np.float64)
+    if d.shape != d_target.shape:
+        raise InputError(f"descriptor shapes differ: {d.shape} vs {d_target.shape}")
+    return float(np.linalg.norm(d - d_target) / np.linalg.norm(d_target))
