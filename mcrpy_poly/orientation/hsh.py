@@ -56,20 +56,29 @@ def hsh_constant(N: int, L: int, M: int) -> float:
 def solid_harmonics(x, y, z, r2, labels):
     """Unnormalised real solid harmonics ``T_L^M(z, r2) {Re, Im}((x + i y)^M)``.
 
-    Homogeneous polynomials of degree ``L`` in ``(x, y, z)`` when ``r2 = x^2 + y^2 + z^2``
-    (pass ``r2 = 1.0`` for points known to lie on the unit sphere). Only the chains of
-    ``M`` that occur in ``labels`` are computed.
+    Homogeneous polynomials of degree ``L`` in ``(x, y, z)`` when ``r2 = x^2 + y^2 + z^2``.
+    Two evaluation orders give the same polynomials:
+
+    - ``r2`` an array (all degrees needed, as for the HSH): upward recurrences in ``L``
+      and ``M``, which share every intermediate between degrees;
+    - ``r2 = 1.0`` (points on the unit sphere, few labels, as for the rotated form):
+      Horner in ``z^2`` with the coefficients of :func:`legendre_coefficients` and
+      ``(x + i y)^M`` by repeated squaring, which needs the fewest array operations.
 
     Parameters
     ----------
     x, y, z : arrays or tensors of one shape ``S``
-    r2 : array of shape ``S`` or float
+    r2 : array of shape ``S``, or the float ``1.0``
     labels : sequence of (L, M, is_sine)
 
     Returns
     -------
     list of arrays of shape ``S``, one per label
     """
+    if isinstance(r2, float):
+        if r2 != 1.0:
+            raise ValueError("a scalar r2 must be 1.0 (points on the unit sphere)")
+        return _solid_harmonics_on_sphere(x, y, z, labels)
     l_max = max(L for L, _, _ in labels)
     m_values = sorted({M for _, M, _ in labels})
     one = x * 0.0 + 1.0
@@ -92,6 +101,45 @@ def solid_harmonics(x, y, z, r2, labels):
             legendre[(L + 1, M)] = ((2 * L + 1) * z * legendre[(L, M)]
                                     - (L + M) * r2 * legendre[(L - 1, M)]) / (L - M + 1)
     return [legendre[(L, M)] * (sin_m if is_sine else cos_m)[M] for L, M, is_sine in labels]
+
+
+@lru_cache(maxsize=None)
+def legendre_coefficients(L: int, M: int) -> tuple[float, ...]:
+    """``c_k`` with ``T_L^M(z, r2) = sum_k c_k z^(L-M-2k) r2^k`` (the recurrence of
+    :func:`solid_harmonics`, carried out on coefficients)."""
+    prev, cur = None, {0: float(np.prod(np.arange(1, 2 * M, 2)))}  # T_M^M
+    for degree in range(M, L):
+        nxt = {k: (2 * degree + 1) * c for k, c in cur.items()}
+        if prev is not None:
+            for k, c in prev.items():
+                nxt[k + 1] = nxt.get(k + 1, 0.0) - (degree + M) * c
+        prev, cur = cur, {k: c / (degree - M + 1) for k, c in nxt.items()}
+    return tuple(cur.get(k, 0.0) for k in range((L - M) // 2 + 1))
+
+
+def _solid_harmonics_on_sphere(x, y, z, labels):
+    z2 = z * z
+    powers = {0: (x * 0.0 + 1.0, x * 0.0), 1: (x, y)}
+
+    def power(M):  # (Re, Im) of (x + i y)^M by repeated squaring
+        if M not in powers:
+            re, im = power(M // 2)
+            re, im = re * re - im * im, 2.0 * re * im
+            if M % 2:
+                re, im = re * x - im * y, re * y + im * x
+            powers[M] = (re, im)
+        return powers[M]
+
+    out = []
+    for L, M, is_sine in labels:
+        coefficients = legendre_coefficients(L, M)
+        legendre = coefficients[0] + 0.0 * z2
+        for c in coefficients[1:]:
+            legendre = legendre * z2 + c
+        if (L - M) % 2:
+            legendre = legendre * z
+        out.append(legendre * power(M)[1 if is_sine else 0])
+    return out
 
 
 def unnormalized_hsh(q0, q1, q2, q3, terms):
