@@ -188,3 +188,21 @@ def test_fast_rotated_form_equals_hsh_definition(group):
     basis = SHSHBasis(group, degrees=(2, 4, 6, 8, 12) if group != "1" else (2, 4))
     q = random_uniform(300, rng=9)
     np.testing.assert_allclose(basis(q), basis.hsh_form(q), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("on_sphere", [False, True])
+def test_solid_harmonics_match_scipy_legendre(on_sphere):
+    """T_L^M(z, 1) (1 - z^2)^(M/2) cos(M phi) is the associated Legendre function without the
+    Condon-Shortley phase, (-1)^M scipy.special.lpmv(M, L, z), times cos(M phi)."""
+    from scipy.special import lpmv
+
+    from mcrpy_poly.orientation.hsh import solid_harmonics
+    rng = np.random.default_rng(11)
+    theta, phi = np.arccos(rng.uniform(-1, 1, 50)), rng.uniform(0, 2 * np.pi, 50)
+    x, y, z = np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)
+    labels = [(L, M, s) for L in range(13) for M in range(L + 1) for s in (False, True)]
+    values = solid_harmonics(x, y, z, 1.0 if on_sphere else x * x + y * y + z * z, labels)
+    for (L, M, is_sine), value in zip(labels, values):
+        angular = np.sin(M * phi) if is_sine else np.cos(M * phi)
+        reference = (-1) ** M * lpmv(M, L, z) * angular
+        np.testing.assert_allclose(value, reference, rtol=0, atol=1e-12 * np.abs(reference).max())
