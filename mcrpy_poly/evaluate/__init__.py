@@ -1,0 +1,17 @@
+"""Evaluation of synthetic microstructures against a reference (paper 004 Figs. 11-13;
+paper 000 Figs. 8-14, Table 1; paper 002 Table 1).
+
+- :func:`compare` -> :class:`Comparison` (``.metrics``, ``.to_json``, ``.save_report``);
+- :mod:`~mcrpy_poly.evaluate.ipf`: IPF colours and PNGs (:func:`ipf_rgb`, :func:`save_ipf_png`);
+- :mod:`~mcrpy_poly.evaluate.grains`: grain segmentation (:func:`segment_grains`);
+- :mod:`~mcrpy_poly.evaluate.distributions`: grain statistics and their distances;
+- :mod:`~mcrpy_poly.evaluate.texture`, :mod:`~mcrpy_poly.evaluate.pole_figures`: ODF and pole figures;
+- :mod:`~mcrpy_poly.evaluate.statistics`: correlation and variogram maps, relative error maps;
+- :mod:`~mcrpy_poly.evaluate.report`: the HTML report.
+"""
+from .compare import Comparison, compare
+from .grains import Grains, segment_grains
+from .ipf import ipf_rgb, save_ipf_png
+from .summary import Settings
+
+__all__ = ["compare", "Comparison", "Settings", "segment_grains", "Grains", "ipf_rgb", "save_ipf_png"]
