@@ -197,3 +197,22 @@ def test_orix_hdf5_round_trip(tmp_path):
     omap = _load(tmp_path / "map.h5")
     assert omap.shape == (7, 9) and omap.symmetry.name == "622"
     assert np.degrees(misorientation_angle(omap.quaternions, source.quaternions, omap.symmetry.quaternions)).max() < 1e-3
+
+
+def test_load_map_dispatches_on_suffix(tmp_path, good_ang):
+    from mcrpy_poly.errors import InputError
+    from mcrpy_poly.io import load_map
+    omap = voronoi((5, 6), 3, "6/mmm", seed=2)
+    np.save(tmp_path / "q.npy", omap.quaternions)
+    from_npy = load_map(tmp_path / "q.npy", symmetry="6/mmm")
+    from_npz = load_map(omap.save(tmp_path / "m.npz"))
+    assert from_npy.symmetry.name == from_npz.symmetry.name == "622"
+    np.testing.assert_allclose(from_npz.quaternions, omap.quaternions)
+    assert load_map(good_ang).shape == (6, 8)
+    with pytest.raises(InputError, match="q.npy: a .npy quaternion array needs a symmetry"):
+        load_map(tmp_path / "q.npy")
+    with pytest.raises(EBSDFileNotFoundError, match="gone.npz: no such file"):
+        load_map(tmp_path / "gone.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(MalformedFileError, match="bad.npz: not an OrientationMap"):
+        load_map(tmp_path / "bad.npz")

@@ -19,9 +19,10 @@ Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 from __future__ import annotations
 
 import argparse
-import sys
-import traceback
 from pathlib import Path
+
+from ..io.maps import load_map
+from ._common import run_command
 
 PROG = "evaluate-poly"
 PERIODIC = {"none": (False, False), "candidate": (False, True), "both": (True, True)}
@@ -48,29 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", metavar="FILE.npy", help="loss history to draw (1D .npy)")
     p.add_argument("--title", help="report title")
     return p
-
-
-def load_map(path, phase=None, symmetry=None, convention: str = "orix"):
-    """An :class:`~mcrpy_poly.OrientationMap` from any supported file; non-indexed pixels
-    keep their mask."""
-    from ..errors import InputError
-    from ..io import load_ebsd, load_quaternion_array
-    from ..orientation import OrientationMap
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".npy", ".npz") and not path.is_file():
-        raise InputError(f"{path}: no such file")
-    if suffix == ".npy":
-        if symmetry is None:
-            raise InputError(f"{path}: a .npy quaternion array needs --symmetry (e.g. --symmetry m-3m)")
-        return load_quaternion_array(path, symmetry, convention=convention)
-    if suffix == ".npz":
-        try:
-            return OrientationMap.load(path)
-        except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f"{path}: not an OrientationMap .npz ({exc})") from None
-    return load_ebsd(path, phase=phase)
 
 
 def _load_loss(path):
@@ -107,16 +85,7 @@ def run(args) -> Path:
 
 
 def main(argv=None) -> int:
-    from ..errors import InputError
-
-    args = build_parser().parse_args(argv)
-    try:
-        page = run(args)
-    except InputError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except Exception:  # noqa: BLE001  (any other failure is an internal error)
-        traceback.print_exc()
-        return 1
-    print(page)
-    return 0
+    code, page = run_command(PROG, run, build_parser().parse_args(argv))
+    if code == 0:
+        print(page)
+    return code

@@ -28,7 +28,8 @@ from ..atomic import atomic_path, save_json
 from ..errors import InputError
 from ..io.ebsd import save_ang
 from ..orientation.orientation_map import OrientationMap
-from .train_ddpm import load_training, run
+from ._common import run_command
+from .train_ddpm import load_training
 
 PROG = "sample-ddpm"
 #: Descriptors compared with the training map.
@@ -130,7 +131,7 @@ def generate(args) -> dict:
 def main(argv=None) -> int:
     """Command-line entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
-    code, summary = run(PROG, generate, args)
+    code, summary = run_command(PROG, generate, args)
     if code == 0:
         errors = summary["descriptor_errors"]
         print(f"{PROG}: {summary['n']} maps in {args.out}; "

@@ -16,38 +16,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
 import numpy as np
 
 from ..atomic import save_npz
 from ..errors import InputError
-from ..io.ebsd import load_ebsd, load_quaternion_array
+from ..io.maps import load_map
 from ..orientation.orientation_map import OrientationMap
 from ..orientation.shsh import SHSHBasis
+from ._common import run_command
 
 PROG = "train-ddpm"
-
-
-def load_map(path, phase=None, symmetry=None, convention: str = "orix") -> OrientationMap:
-    """An orientation map from an EBSD file, an OrientationMap ``.npz`` or a quaternion ``.npy``
-    (which needs ``symmetry``), with non-indexed pixels filled."""
-    path = Path(path)
-    if path.suffix == ".npy":
-        if symmetry is None:
-            raise InputError(f"{path}: a .npy quaternion array needs --symmetry")
-        omap = load_quaternion_array(path, symmetry, convention=convention)
-    elif path.suffix == ".npz":
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
-        try:
-            omap = OrientationMap.load(path)
-        except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f"{path}: not an OrientationMap .npz ({exc})") from None
-    else:
-        omap = load_ebsd(path, phase=phase)
-    return omap.fill_unindexed() if omap.n_indexed < omap.indexed.size else omap
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,7 +118,7 @@ def train(args) -> Path:
 
     _check(args)
     out = Path(args.out)
-    maps = [load_map(p, args.phase, args.symmetry, args.convention) for p in args.maps]
+    maps = [load_map(p, args.phase, args.symmetry, args.convention).fill_unindexed() for p in args.maps]
     if (out / "config.json").is_file():
         model, metadata, basis, scaler, stored = load_training(out, False if args.no_xla else None)
         if metadata["sources"] != [str(m.source) for m in maps]:
@@ -177,22 +157,9 @@ def train(args) -> Path:
     return out
 
 
-def run(prog: str, action, args):
-    """Call ``action(args)`` the way the commands do: ``(0, result)`` on success, ``(2, None)``
-    after a one-line message for bad input, ``(1, None)`` after a traceback otherwise."""
-    try:
-        return 0, action(args)
-    except InputError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2, None
-    except Exception:  # noqa: BLE001 - report any internal failure with its traceback
-        traceback.print_exc()
-        return 1, None
-
-
 def main(argv=None) -> int:
     """Command-line entry point; returns the exit code."""
-    code, out = run(PROG, train, build_parser().parse_args(argv))
+    code, out = run_command(PROG, train, build_parser().parse_args(argv))
     if code == 0:
         print(f"{PROG}: model in {out}", file=sys.stderr)
     return code
