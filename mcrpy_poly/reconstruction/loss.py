@@ -1,0 +1,96 @@
+"""The reconstruction loss: weighted squared residuals of SHSH descriptors (paper 004, Eqs. 3, 5, 23).
+
+For a candidate state ``x`` (one unconstrained 4-vector per voxel; :meth:`SHSHBasis.tf`
+normalises it, so no norm penalty is needed) the loss is
+
+``L(x) = sum_d w_d sum_a (1 / n_a) sum_i ||D_d(slice_i^a(x)) - T_d^a||^2 / ||T_d^a||^2``
+
+- 2D (or native 3D) reconstruction: a single "axis" ``a`` whose only slice is the whole field;
+- 2D -> 3D (Eq. 5): ``a`` runs over the three axes, ``i`` over the ``n_a`` slices normal to
+  axis ``a``, each compared with the 2D target of that axis.
+
+Each descriptor's residual is divided by the squared norm of its target, so a term is a squared
+relative error and the weights ``w_d`` are dimensionless: the loss is about ``w_d * e_d^2`` for
+relative errors ``e_d``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from ..descriptors import compute_descriptors, slice_descriptors
+
+#: Descriptors of a reconstruction by default (paper 004, section 3.2).
+DEFAULT_DESCRIPTORS = ("correlations", "variogram", "mean_variation")
+
+#: Default weight of each descriptor's squared relative error. The mean variation regularises
+#: grain interiors without dominating the spatial statistics (paper 004, Fig. 8).
+DEFAULT_WEIGHTS = {"correlations": 1.0, "variogram": 1.0, "mean_variation": 0.1, "texture": 1.0}
+
+
+class DescriptorLoss:
+    """Loss of one grid (one multigrid level), compiled once for its state shape.
+
+    Parameters
+    ----------
+    basis : SHSHBasis
+    shape : tuple of int
+        Spatial shape of the state ``(H, W)`` or ``(H, W, D)``.
+    targets : list of (int or None, dict of str to numpy.ndarray)
+        ``(axis, {name: target})``: ``axis=None`` compares the descriptors of the whole field,
+        an int compares those of every slice normal to that axis (2D targets).
+    weights : dict of str to float
+        Weight of each descriptor present in the targets.
+    limits : dict of str to int
+        Lag windows of the windowed descriptors.
+    pairs : list of (int, int)
+        Channel pairs of the correlations (the targets' row order).
+    """
+
+    def __init__(self, basis, shape, targets, weights, limits, pairs):
+        self.basis = basis
+        self.shape = tuple(int(s) for s in shape)
+        self.limits = dict(limits)
+        self.pairs = [tuple(p) for p in pairs]
+        self.terms = []  # (axis, name, target tensor, weight / ||target||^2)
+        for axis, descriptors in targets:
+            for name, target in descriptors.items():
+                target = np.asarray(target, dtype=np.float64)
+                scale = float(weights[name]) / max(float(np.sum(target ** 2)), 1e-300)
+                self.terms.append((axis, name, tf.constant(target), scale))
+        self.names = sorted({name for _, name, _, _ in self.terms})
+        spec = tf.TensorSpec(self.shape + (4,), tf.float64)
+        self.value_and_gradient = tf.function(self._value_and_gradient, input_signature=[spec], autograph=False)
+        self.term_values = tf.function(self._term_values, input_signature=[spec], autograph=False)
+
+    def _slice_descriptors(self, field, axis):
+        """Descriptors ``{name: (n_slices, ...)}`` of the whole field (``axis=None``) or of
+        each of its slices normal to ``axis``."""
+        names = sorted({name for a, name, _, _ in self.terms if a == axis})
+        options = dict(names=names, limit_to=self.limits, pairs=self.pairs)
+        if axis is None:
+            return {name: value[None] for name, value in compute_descriptors(field, **options).items()}
+        return slice_descriptors(field, axis=axis, per_slice=True, **options)
+
+    def _term_values(self, x):
+        """Weighted squared relative residual of each descriptor, ``{name: scalar}``."""
+        field = self.basis.tf(x)
+        values = {}
+        for axis in sorted({a for a, _, _, _ in self.terms}, key=lambda a: -1 if a is None else a):
+            current = self._slice_descriptors(field, axis)
+            for a, name, target, scale in self.terms:
+                if a == axis:
+                    residual = current[name] - target[None]
+                    squared = tf.reduce_sum(tf.reshape(residual * residual, [residual.shape[0], -1]), axis=1)
+                    values[name] = values.get(name, 0.0) + scale * tf.reduce_mean(squared)
+        return values
+
+    def _value_and_gradient(self, x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.add_n(list(self._term_values(x).values()))
+        return loss, tape.gradient(loss, x)
+
+    def __call__(self, x) -> float:
+        """Loss of a state ``(*shape, 4)`` (array or tensor) as a Python float."""
+        return float(self.value_and_gradient(tf.convert_to_tensor(x, tf.float64))[0])

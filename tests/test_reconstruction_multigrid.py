@@ -1,0 +1,80 @@
+"""Multigrid levels: pooled targets against NumPy pooling of real fields, upsampling, level plans."""
+import numpy as np
+import pytest
+
+from mcrpy_poly.reconstruction import multigrid
+
+
+def _numpy_correlations(field, limit_to):
+    """Periodic ``mean_x f_a(x) f_b(x + r)`` of all pairs a <= b, lags |r_i| < limit_to (NumPy FFT)."""
+    spectra = np.fft.fft2(field, axes=(0, 1))
+    k = field.shape[-1]
+    out = []
+    for a in range(k):
+        for b in range(a, k):
+            full = np.fft.ifft2(np.conj(spectra[..., a]) * spectra[..., b]).real / field[..., 0].size
+            idx = np.arange(-(limit_to - 1), limit_to)
+            out.append(full[np.ix_(idx % field.shape[0], idx % field.shape[1])])
+    return np.stack(out)
+
+
+def _average_pool(field, pool):
+    h, w, k = field.shape
+    return field.reshape(h // pool, pool, w // pool, pool, k).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("pool", [2, 4])
+def test_pooled_correlations_equal_offset_averaged_pooling(pool):
+    # The derived coarse correlations equal the correlations of the average-pooled field,
+    # averaged over the pool offsets (exact identity for any periodic field).
+    rng = np.random.default_rng(1)
+    field = rng.standard_normal((32, 32, 2))
+    limit_to = 12
+    fine = _numpy_correlations(field, limit_to)
+    window = multigrid.coarse_window(limit_to, pool)
+    expected = np.mean([_numpy_correlations(_average_pool(np.roll(field, (-i, -j), axis=(0, 1)), pool), window)
+                        for i in range(pool) for j in range(pool)], axis=0)
+    derived = multigrid.pooled_targets({"correlations": fine}, pool, ["correlations"])["correlations"]
+    assert derived.shape == (3, 2 * window - 1, 2 * window - 1)
+    np.testing.assert_allclose(derived, expected, atol=1e-12)
+
+
+def test_pooled_mean_variation_and_texture_on_block_stripes():
+    # Stripes whose boundaries fall on pool boundaries: pooling keeps them, so the coarse mean
+    # variation is exactly pool times the fine one, and the mean is unchanged.
+    pool = 2
+    columns = np.repeat(np.array([0.0, 1.0, 3.0, 1.0]), 8)
+    field = np.broadcast_to(columns[None, :, None], (16, 32, 1))
+
+    def mean_variation(f):
+        return sum(np.abs(np.roll(f, -1, axis) - f).mean(axis=(0, 1)) for axis in (0, 1))
+
+    pooled = multigrid.pooled_targets({"mean_variation": mean_variation(field), "texture": field.mean(axis=(0, 1))},
+                                      pool, ["mean_variation", "texture"])
+    coarse = _average_pool(field, pool)
+    np.testing.assert_allclose(pooled["mean_variation"], mean_variation(coarse))
+    np.testing.assert_allclose(pooled["texture"], coarse.mean(axis=(0, 1)))
+
+
+def test_upsample_repeats_each_voxel():
+    state = np.arange(2 * 3 * 2 * 4, dtype=float).reshape(2, 3, 2, 4)
+    up = multigrid.upsample(state, 2)
+    assert up.shape == (4, 6, 4, 4)
+    for i, j, k in np.ndindex(4, 6, 4):
+        np.testing.assert_array_equal(up[i, j, k], state[i // 2, j // 2, k // 2])
+
+
+def test_plan_shares_iterations_and_drops_the_variogram_on_coarse_levels():
+    levels = multigrid.plan((128, 128), ["correlations", "variogram", "mean_variation"],
+                            {"correlations": 16, "variogram": 4}, 1000)
+    assert [lv.pool for lv in levels] == [4, 2, 1]
+    assert [lv.shape for lv in levels] == [(32, 32), (64, 64), (128, 128)]
+    assert sum(lv.iterations for lv in levels) == 1000
+    assert [lv.limits["correlations"] for lv in levels] == [4, 8, 16]
+    assert "variogram" not in levels[0].names and "variogram" in levels[-1].names
+
+
+def test_plan_falls_back_to_one_level():
+    # Odd sizes cannot be pooled; without correlations there are no coarse targets.
+    assert len(multigrid.plan((63, 64), ["correlations"], {"correlations": 16}, 10)) == 1
+    assert len(multigrid.plan((64, 64), ["variogram"], {"variogram": 4}, 10)) == 1
