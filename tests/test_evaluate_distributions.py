@@ -106,3 +106,16 @@ def test_grain_size_distance_grows_with_coarsening():
 def test_empty_samples_give_nan():
     assert np.isnan(wasserstein1(np.array([]), np.array([1.0])))
     assert np.isnan(kl_divergence(np.array([1.0]), np.array([])))
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_chord_lengths_of_single_grain_and_noise(periodic):
+    """Edge cases: a map that is one grain (no run ends anywhere) and a map of one-pixel grains."""
+    from mcrpy_poly.orientation.quaternion import random_uniform
+    single = OrientationMap(np.tile([1.0, 0, 0, 0], (6, 7, 1)), "m-3m")
+    grains = segment_grains(single, periodic=periodic, min_size=1)
+    chords = chord_lengths(grains, axis=1)
+    assert (chords.tolist() == [7.0] * 6) if periodic else chords.size == 0
+    noisy = OrientationMap(random_uniform((4, 4, 4), 0), "m-3m")
+    chords = chord_lengths(segment_grains(noisy, periodic=periodic, min_size=1), axis=0)
+    assert np.all(chords == 1.0) and (chords.size == 64 if periodic else chords.size == 32)

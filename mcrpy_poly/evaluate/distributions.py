@@ -97,12 +97,15 @@ def chord_lengths(grains, axis: int) -> np.ndarray:
     n = lines.shape[1]
     if grains.periodic:
         ends_line, ends_col = np.nonzero(lines != np.roll(lines, -1, axis=1))  # a run ends at ends_col
-        first = np.r_[True, ends_line[1:] != ends_line[:-1]]
-        last = np.r_[ends_line[1:] != ends_line[:-1], True]
+        new_line = ends_line[1:] != ends_line[:-1]
+        first, last = np.ones(len(ends_line), bool), np.ones(len(ends_line), bool)
+        first[1:], last[:-1] = new_line, new_line
         last_end = np.zeros(len(lines), int)
         last_end[ends_line[last]] = ends_col[last]
         # Each run starts after the previous end; the first of a line wraps round from the last.
-        previous_end = np.where(first, last_end[ends_line] - n, np.r_[0, ends_col[:-1]])
+        previous = np.zeros_like(ends_col)
+        previous[1:] = ends_col[:-1]
+        previous_end = np.where(first, last_end[ends_line] - n, previous)
         whole = np.setdiff1d(np.arange(len(lines)), ends_line)  # lines held by one label
         lengths = np.r_[ends_col - previous_end, np.full(len(whole), n)]
         labels = np.r_[lines[ends_line, ends_col], lines[whole, 0]]

