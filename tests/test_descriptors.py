@@ -2,13 +2,25 @@
 symmetry invariance on real and hexagonal maps, gradients against finite differences."""
 import numpy as np
 import pytest
+import reference_descriptors as ref
 import tensorflow as tf
 
-import reference_descriptors as ref
 from mcrpy_poly import OrientationMap, SHSHBasis, load_ebsd, synthetic
-from mcrpy_poly.descriptors import (DESCRIPTORS, Characterization, channel_pairs, characterize, compute_descriptors,
-                                    hybrid_variogram, load_characterization, mean_variation, relative_error,
-                                    slice_descriptors, texture, two_point_correlations, variogram_lags)
+from mcrpy_poly.descriptors import (
+    DESCRIPTORS,
+    Characterization,
+    channel_pairs,
+    characterize,
+    compute_descriptors,
+    hybrid_variogram,
+    load_characterization,
+    mean_variation,
+    relative_error,
+    slice_descriptors,
+    texture,
+    two_point_correlations,
+    variogram_lags,
+)
 from mcrpy_poly.errors import InputError, MemoryBudgetError, ShapeError
 from mcrpy_poly.orientation.quaternion import multiply
 

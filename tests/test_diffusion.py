@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 
 from mcrpy_poly import SHSHBasis, synthetic
-from mcrpy_poly.diffusion import (DiffusionModel, NoiseSchedule, PatchDataset, build_unet, preset,
-                                  respaced_timesteps, sample)
+from mcrpy_poly.diffusion import (
+    DiffusionModel,
+    NoiseSchedule,
+    PatchDataset,
+    build_unet,
+    preset,
+    respaced_timesteps,
+    sample,
+)
 from mcrpy_poly.errors import InputError
 
 

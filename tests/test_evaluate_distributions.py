@@ -3,9 +3,17 @@ import numpy as np
 import pytest
 
 from mcrpy_poly import OrientationMap
-from mcrpy_poly.evaluate.distributions import (chord_lengths, distribution_distances, equivalent_diameters,
-                                               grain_shapes, grain_statistics, kl_divergence,
-                                               neighbour_counts, neighbour_misorientations, wasserstein1)
+from mcrpy_poly.evaluate.distributions import (
+    chord_lengths,
+    distribution_distances,
+    equivalent_diameters,
+    grain_shapes,
+    grain_statistics,
+    kl_divergence,
+    neighbour_counts,
+    neighbour_misorientations,
+    wasserstein1,
+)
 from mcrpy_poly.evaluate.grains import segment_grains
 from mcrpy_poly.orientation.quaternion import from_axis_angle
 from mcrpy_poly.synthetic import voronoi

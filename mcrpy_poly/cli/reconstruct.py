@@ -167,7 +167,7 @@ def _write_outputs(staging: Path, result, references, characterizations, args, t
 
         try:
             compare(reference, omap, loss=list(result.loss_history)).save_report(staging / "report")
-        except Exception as exc:  # noqa: BLE001 - a failed report must not discard the reconstruction
+        except Exception as exc:
             extra["report_error"] = f"{type(exc).__name__}: {exc}"
             shutil.rmtree(staging / "report", ignore_errors=True)
             print(f"{PROG}: warning: no evaluation report ({extra['report_error']})", file=sys.stderr)

@@ -24,6 +24,20 @@ from .texture import texture
 from .variation import mean_variation
 from .variogram import hybrid_variogram, variogram_lags
 
-__all__ = ["two_point_correlations", "channel_pairs", "hybrid_variogram", "variogram_lags", "mean_variation",
-           "texture", "DESCRIPTORS", "DEFAULT_LIMIT_TO", "compute_descriptors", "slice_descriptors",
-           "resolve_limits", "characterize", "Characterization", "load_characterization", "relative_error"]
+__all__ = [
+           "DEFAULT_LIMIT_TO",
+           "DESCRIPTORS",
+           "Characterization",
+           "channel_pairs",
+           "characterize",
+           "compute_descriptors",
+           "hybrid_variogram",
+           "load_characterization",
+           "mean_variation",
+           "relative_error",
+           "resolve_limits",
+           "slice_descriptors",
+           "texture",
+           "two_point_correlations",
+           "variogram_lags",
+]

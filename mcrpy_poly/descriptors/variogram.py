@@ -10,7 +10,7 @@ roll per lag.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from itertools import product
 
 import numpy as np
@@ -19,7 +19,6 @@ import tensorflow as tf
 from ..errors import MemoryBudgetError
 from ._grid import as_batch, check_window, pixel_counts, ratio
 
-
 #: Largest increment stack (channels x lags x pixels) built at once: 4 MB of float64, so that
 #: one stack stays in cache (measured: 128 x 128, 9 channels, one channel at a time is fastest).
 _STACK_ELEMENTS = 2 ** 19
@@ -27,7 +26,7 @@ _STACK_ELEMENTS = 2 ** 19
 _MAX_STACK_ELEMENTS = 2 ** 27
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lags(ndim: int, limit_to: int) -> np.ndarray:
     window = range(-(limit_to - 1), limit_to)
     lags = [r for r in product(window, repeat=ndim) if next((c for c in r if c), 0) > 0]

@@ -17,13 +17,37 @@ Example
 >>> loss = model.train_step(data.batch(8, rng)[0])
 >>> fields = model.sample((4, 64, 64, basis.n_terms), "ddim", steps=50, clip=(data.scaler.low, data.scaler.high))
 """
-from .data import (SAMPLE_GROUPS, ChannelScaler, PatchDataset, fields_to_quaternions, nearest_training_agreement,
-                   rotate_map)
+from .data import (
+                   SAMPLE_GROUPS,
+                   ChannelScaler,
+                   PatchDataset,
+                   fields_to_quaternions,
+                   nearest_training_agreement,
+                   rotate_map,
+)
 from .model import DiffusionModel
 from .samplers import SAMPLERS, sample, sampler_timesteps
 from .schedules import SCHEDULES, NoiseSchedule, cosine_betas, linear_betas, respaced_timesteps
 from .unet import PRESETS, UNetConfig, build_unet, preset
 
-__all__ = ["DiffusionModel", "NoiseSchedule", "UNetConfig", "PatchDataset", "ChannelScaler", "build_unet", "preset",
-           "PRESETS", "SCHEDULES", "SAMPLERS", "SAMPLE_GROUPS", "sample", "sampler_timesteps", "respaced_timesteps",
-           "linear_betas", "cosine_betas", "rotate_map", "fields_to_quaternions", "nearest_training_agreement"]
+__all__ = [
+                   "PRESETS",
+                   "SAMPLERS",
+                   "SAMPLE_GROUPS",
+                   "SCHEDULES",
+                   "ChannelScaler",
+                   "DiffusionModel",
+                   "NoiseSchedule",
+                   "PatchDataset",
+                   "UNetConfig",
+                   "build_unet",
+                   "cosine_betas",
+                   "fields_to_quaternions",
+                   "linear_betas",
+                   "nearest_training_agreement",
+                   "preset",
+                   "respaced_timesteps",
+                   "rotate_map",
+                   "sample",
+                   "sampler_timesteps",
+]

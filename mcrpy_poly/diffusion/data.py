@@ -109,7 +109,7 @@ class ChannelScaler:
         self.mean, self.std, self.low, self.high = (np.asarray(a, dtype=np.float64) for a in (mean, std, low, high))
 
     @classmethod
-    def fit(cls, values) -> "ChannelScaler":
+    def fit(cls, values) -> ChannelScaler:
         """Statistics of ``values (..., K)``."""
         flat = np.asarray(values, dtype=np.float64).reshape(-1, np.shape(values)[-1])
         mean, std = flat.mean(axis=0), np.maximum(flat.std(axis=0), 1e-8)
@@ -126,7 +126,7 @@ class ChannelScaler:
         return {k: getattr(self, k).tolist() for k in ("mean", "std", "low", "high")}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ChannelScaler":
+    def from_dict(cls, d: dict) -> ChannelScaler:
         return cls(d["mean"], d["std"], d["low"], d["high"])
 
 

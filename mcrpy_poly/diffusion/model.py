@@ -238,7 +238,7 @@ class DiffusionModel:
         return directory
 
     @classmethod
-    def load(cls, directory, jit_compile=None) -> tuple["DiffusionModel", dict]:
+    def load(cls, directory, jit_compile=None) -> tuple[DiffusionModel, dict]:
         """Read a model directory written by :meth:`save`; returns ``(model, metadata)``.
         ``jit_compile`` overrides the saved setting for further training."""
         directory = Path(directory)

@@ -74,7 +74,7 @@ class NoiseSchedule:
         self.alpha_bars = np.cumprod(self.alphas)
 
     @classmethod
-    def from_name(cls, name: str, n_steps: int) -> "NoiseSchedule":
+    def from_name(cls, name: str, n_steps: int) -> NoiseSchedule:
         """``"linear"`` or ``"cosine"`` with ``n_steps`` (T) steps."""
         if name not in SCHEDULES:
             raise InputError(f"unknown noise schedule {name!r}; use one of {', '.join(SCHEDULES)}")
@@ -86,11 +86,11 @@ class NoiseSchedule:
         return cls(betas, name)
 
     @classmethod
-    def linear(cls, n_steps: int = 1000) -> "NoiseSchedule":
+    def linear(cls, n_steps: int = 1000) -> NoiseSchedule:
         return cls.from_name("linear", n_steps)
 
     @classmethod
-    def cosine(cls, n_steps: int = 1000) -> "NoiseSchedule":
+    def cosine(cls, n_steps: int = 1000) -> NoiseSchedule:
         return cls.from_name("cosine", n_steps)
 
     @property

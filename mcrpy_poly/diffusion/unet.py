@@ -5,7 +5,8 @@ an input convolution; per resolution level ``num_res_blocks`` residual blocks (g
 norm, SiLU, 3x3 conv; the time (and label) embedding modulates the second norm as
 ``(1 + scale) * h + shift``; dropout; a zero-initialised 3x3 conv), self-attention at the
 chosen resolutions, a strided-conv downsampling between levels; a middle
-res-attention-res block (no attention there when ``attention_resolutions`` is empty); a mirrored decoder with ``num_res_blocks + 1`` blocks per level on
+res-attention-res block (no attention there when ``attention_resolutions`` is empty); a mirrored decoder
+with ``num_res_blocks + 1`` blocks per level on
 concatenated skips and nearest-neighbour upsampling; group norm, SiLU and a
 zero-initialised output convolution. Spatial sizes are free (multiples of
 ``2^(levels - 1)``), so a model trained on 64 x 64 patches samples 128 x 128 maps.
@@ -71,14 +72,14 @@ class UNetConfig:
     circular: bool = False
     num_classes: int = 0
 
-    def replace(self, **changes) -> "UNetConfig":
+    def replace(self, **changes) -> UNetConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "UNetConfig":
+    def from_dict(cls, d: dict) -> UNetConfig:
         d = dict(d)
         for key in ("channel_mult", "attention_resolutions"):
             d[key] = tuple(d[key])

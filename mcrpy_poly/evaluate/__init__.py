@@ -14,4 +14,4 @@ from .grains import Grains, segment_grains
 from .ipf import ipf_rgb, save_ipf_png
 from .summary import Settings
 
-__all__ = ["compare", "Comparison", "Settings", "segment_grains", "Grains", "ipf_rgb", "save_ipf_png"]
+__all__ = ["Comparison", "Grains", "Settings", "compare", "ipf_rgb", "save_ipf_png", "segment_grains"]

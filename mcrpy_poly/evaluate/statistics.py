@@ -24,7 +24,6 @@ import numpy as np
 
 from .pictures import save_figure
 
-
 #: Denominator floor of the relative error maps, as a fraction of the map's largest |value|.
 ERROR_FLOOR = 0.01
 #: Denominator of the relative error maps per descriptor (module docstring).

@@ -15,8 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from ..errors import (EBSDFileNotFoundError, InputError, MalformedFileError, NoIndexedPixelsError,
-                      PhaseSelectionError, SymmetryError, UnsupportedFormatError, UnsupportedSymmetryError)
+from ..errors import (
+    EBSDFileNotFoundError,
+    InputError,
+    MalformedFileError,
+    NoIndexedPixelsError,
+    PhaseSelectionError,
+    SymmetryError,
+    UnsupportedFormatError,
+    UnsupportedSymmetryError,
+)
 from ..orientation.orientation_map import OrientationMap
 
 #: File extensions and the format each stands for.
@@ -128,7 +136,7 @@ def _header_pixel_count(path: Path):
     if keys is None:
         return None
     values = {}
-    with open(path, "r", errors="replace") as fh:
+    with open(path, errors="replace") as fh:
         for line in fh:
             if path.suffix.lower() == ".ang" and not line.startswith("#"):
                 break
@@ -161,7 +169,8 @@ def _select_phase(path: Path, xmap, phase):
         chosen = in_data[0]
     else:
         matches = [(i, p) for i, p in phases
-                   if phase == i or str(phase) == str(i) or str(phase).lower() in (p.name.lower(), p.name.split("/")[0].lower())]
+                   if str(phase) == str(i)
+                   or str(phase).lower() in (p.name.lower(), p.name.split("/")[0].lower())]
         if not matches:
             raise PhaseSelectionError(path, f"no phase {phase!r} in the file; phases: {listing}")
         chosen = matches[0]

@@ -6,15 +6,16 @@ onto one namespace. TensorFlow and Keras are imported only when asked for.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from types import SimpleNamespace
 
 import numpy as np
 
 
-@lru_cache(maxsize=None)
+@cache
 def array_ops(library: str) -> SimpleNamespace:
-    """Namespace with ``sqrt, sum, reshape, stack, matmul, concatenate, cast, convert`` for ``library`` in ``{"numpy", "tensorflow", "keras"}``."""
+    """Namespace with ``sqrt, sum, reshape, stack, matmul, concatenate, cast, convert`` for
+    ``library`` in ``{"numpy", "tensorflow", "keras"}``."""
     if library == "numpy":
         return SimpleNamespace(sqrt=np.sqrt, sum=np.sum, reshape=np.reshape, stack=np.stack,
                                matmul=np.matmul, concatenate=np.concatenate,

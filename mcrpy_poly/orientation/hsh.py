@@ -21,19 +21,19 @@ ascending, cosine before sine (:func:`hsh_indices`).
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from math import factorial, pi, sqrt
 
 import numpy as np
 
 
-@lru_cache(maxsize=None)
+@cache
 def hsh_indices(N: int) -> tuple[tuple[int, int, bool], ...]:
     """The ``(L, M, is_sine)`` labels of the HSH of index ``N``, in canonical order."""
     return tuple(label for L in range(N + 1) for label in spherical_harmonic_indices(L))
 
 
-@lru_cache(maxsize=None)
+@cache
 def spherical_harmonic_indices(L: int) -> tuple[tuple[int, int, bool], ...]:
     """The ``2L + 1`` labels ``(L, M, is_sine)`` of the real spherical harmonics of degree ``L``."""
     return ((L, 0, False),) + tuple((L, M, s) for M in range(1, L + 1) for s in (False, True))
@@ -103,7 +103,7 @@ def solid_harmonics(x, y, z, r2, labels):
     return [legendre[(L, M)] * (sin_m if is_sine else cos_m)[M] for L, M, is_sine in labels]
 
 
-@lru_cache(maxsize=None)
+@cache
 def legendre_coefficients(L: int, M: int) -> tuple[float, ...]:
     """``c_k`` with ``T_L^M(z, r2) = sum_k c_k z^(L-M-2k) r2^k`` (the recurrence of
     :func:`solid_harmonics`, carried out on coefficients)."""

@@ -80,7 +80,7 @@ class OrientationMap:
                 f"phase={self.phase_name!r}, indexed={self.n_indexed}/{self.indexed.size})")
 
     # -- derived maps ------------------------------------------------------------------
-    def fill_unindexed(self) -> "OrientationMap":
+    def fill_unindexed(self) -> OrientationMap:
         """Copy in which every non-indexed pixel takes the orientation of its nearest
         indexed pixel (Euclidean distance on the grid, ties broken by scipy's EDT)."""
         from scipy.ndimage import distance_transform_edt
@@ -91,11 +91,11 @@ class OrientationMap:
         filled = self.quaternions[tuple(nearest)]
         return self.replace(quaternions=filled, indexed=np.ones(self.shape, bool))
 
-    def reduce(self) -> "OrientationMap":
+    def reduce(self) -> OrientationMap:
         """Copy with every orientation in the fundamental zone (smallest rotation angle)."""
         return self.replace(quaternions=reduce_to_fundamental_zone(self.quaternions, self.symmetry))
 
-    def replace(self, **changes) -> "OrientationMap":
+    def replace(self, **changes) -> OrientationMap:
         """Copy with some constructor arguments replaced."""
         kwargs = dict(quaternions=self.quaternions, symmetry=self.point_group, indexed=self.indexed,
                       phase_name=self.phase_name, step=self.step, source=self.source)
@@ -125,7 +125,7 @@ class OrientationMap:
         return path
 
     @classmethod
-    def load(cls, path) -> "OrientationMap":
+    def load(cls, path) -> OrientationMap:
         """Read a map written by :meth:`save` (no pickles involved)."""
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["metadata"]))

@@ -36,16 +36,16 @@ def rotation_matrix_columns(w, x, y, z):
             2.0 * (xz - wy), 2.0 * (yz + wx), ww - xx - yy + zz]
 
 
-def invariant_harmonics(symmetry, l: int) -> np.ndarray:
-    """Orthonormal basis of the degree-``l`` real spherical harmonics invariant under the
+def invariant_harmonics(symmetry, degree: int) -> np.ndarray:
+    """Orthonormal basis of the real spherical harmonics of ``degree`` invariant under the
     crystal rotations (``h(R_s y) = h(y)``), shape ``(2l + 1, mult)``, rows ordered as
     :func:`~mcrpy_poly.orientation.hsh.spherical_harmonic_indices`."""
-    points = _fibonacci_sphere(4 * (2 * l + 1))
-    values = _harmonics(l, points)
-    reynolds = np.zeros((2 * l + 1, 2 * l + 1))
+    points = _fibonacci_sphere(4 * (2 * degree + 1))
+    values = _harmonics(degree, points)
+    reynolds = np.zeros((2 * degree + 1, 2 * degree + 1))
     for s in symmetry.quaternions:
         rotated = points @ _rotation_matrix(s).T
-        reynolds += np.linalg.lstsq(values, _harmonics(l, rotated), rcond=None)[0]
+        reynolds += np.linalg.lstsq(values, _harmonics(degree, rotated), rcond=None)[0]
     reynolds /= symmetry.order
     u, sing, _ = np.linalg.svd(reynolds)
     return u[:, sing > 0.5]
@@ -74,11 +74,11 @@ def fit_rotated_form(symmetry, N: int, coefficients: np.ndarray, hsh_values):
         Normalisation constants included; rows ordered label-major (all ``p`` of the first
         label, then the next label).
     """
-    l = N // 2
-    invariant = invariant_harmonics(symmetry, l)
-    all_labels = spherical_harmonic_indices(l)
+    degree = N // 2
+    invariant = invariant_harmonics(symmetry, degree)
+    all_labels = spherical_harmonic_indices(degree)
     labels = tuple(lab for lab, row in zip(all_labels, invariant) if np.any(np.abs(row) > 1e-10))
-    directions = _sample_directions(l)
+    directions = _sample_directions(degree)
     x, _ = s3_quadrature(N)
     x = multiply(x, [0.9, 0.1, 0.3, 0.3] / np.linalg.norm([0.9, 0.1, 0.3, 0.3]))  # avoid symmetric nodes
     features = np.concatenate(rotated_harmonic_features(x, directions, labels, np), axis=-1)
@@ -109,19 +109,19 @@ def rotated_harmonic_features(q, directions, labels, ops):
     return solid_harmonics(comps[0], comps[1], comps[2], 1.0, labels)
 
 
-def _sample_directions(l: int) -> np.ndarray:
+def _sample_directions(degree: int) -> np.ndarray:
     """The fewest spiral directions (at least ``2l + 1``) on which the normalised
-    degree-``l`` harmonics are well conditioned (condition number below 30)."""
-    for n in range(2 * l + 1, 8 * (2 * l + 1)):
+    harmonics of ``degree`` are well conditioned (condition number below 30)."""
+    for n in range(2 * degree + 1, 8 * (2 * degree + 1)):
         points = _fibonacci_sphere(n)
-        if np.linalg.cond(_harmonics(l, points)) < 30:
+        if np.linalg.cond(_harmonics(degree, points)) < 30:
             return points
-    raise RuntimeError(f"no well-conditioned direction set for degree {l}")
+    raise RuntimeError(f"no well-conditioned direction set for degree {degree}")
 
 
-def _harmonics(l: int, points) -> np.ndarray:
-    """Orthonormal real spherical harmonics of degree ``l`` at unit vectors ``(n, 3)`` -> ``(n, 2l + 1)``."""
-    labels = spherical_harmonic_indices(l)
+def _harmonics(degree: int, points) -> np.ndarray:
+    """Orthonormal real spherical harmonics of ``degree`` at unit vectors, ``(n, 3) -> (n, 2 degree + 1)``."""
+    labels = spherical_harmonic_indices(degree)
     const = np.array([spherical_harmonic_constant(L, M) for L, M, _ in labels])
     return np.stack(solid_harmonics(*np.asarray(points).T, 1.0, labels), axis=-1) * const
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +93,7 @@ def build_coefficients(symmetry: Symmetry, N: int) -> np.ndarray:
     return np.stack(basis, axis=1) if basis else np.zeros((n_hsh, 0))
 
 
-@lru_cache(maxsize=None)
+@cache
 def coefficients(symmetry_name: str, N: int) -> np.ndarray:
     """Cached :func:`build_coefficients` (in memory, and on disk under ``MCRPY_POLY_CACHE``
     or ``~/.cache/mcrpy_poly``). The array is read-only."""

@@ -9,7 +9,7 @@ orix ``Symmetry``, any of the 32 point-group names orix knows (Hermann-Mauguin, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class Symmetry:
         return f"Symmetry({self.name!r}, laue={self.laue!r}, order={self.order})"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _orix_groups():
     from orix.quaternion import symmetry as osym
 
@@ -74,7 +74,7 @@ def _orix_groups():
     return groups
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resolve_name(name: str) -> Symmetry:
     groups = _orix_groups()
     key = _ALIASES.get(name.strip().lower(), name.strip())

@@ -10,4 +10,4 @@
 from .engine import reconstruct
 from .result import Reconstruction, grain_interior_fraction
 
-__all__ = ["reconstruct", "Reconstruction", "grain_interior_fraction"]
+__all__ = ["Reconstruction", "grain_interior_fraction", "reconstruct"]

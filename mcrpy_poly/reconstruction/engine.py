@@ -96,7 +96,8 @@ def _initial_state(initial, shape, symmetry) -> np.ndarray:
         initial = initial.quaternions
     initial = np.asarray(initial, dtype=np.float64)
     if initial.shape != tuple(shape) + (4,):
-        raise ShapeError(f"initial state has shape {initial.shape}, the reconstruction shape needs {tuple(shape) + (4,)}")
+        raise ShapeError(f"initial state has shape {initial.shape}, "
+                         f"the reconstruction shape needs {tuple(shape) + (4,)}")
     return initial
 
 
@@ -125,7 +126,8 @@ class _Run:
     def checkpoint(self) -> Checkpoint:
         e = self.engine
         return Checkpoint(e.settings, self.member, self.level, self.level_done, self.variable.numpy(),
-                          np.asarray(self.history), self.level_starts, list(e.finished_losses), self.initial_state, e.best)
+                          np.asarray(self.history), self.level_starts, list(e.finished_losses), self.initial_state,
+                          e.best)
 
 
 class _Engine:

@@ -93,10 +93,11 @@ class Reconstruction:
         return directory
 
     @classmethod
-    def load(cls, directory) -> "Reconstruction":
+    def load(cls, directory) -> Reconstruction:
         """Read a result written by :meth:`save`."""
         directory = Path(directory)
         meta = json.loads((directory / "reconstruction.json").read_text())
         return cls(OrientationMap.load(directory / "orientations.npz"),
                    np.load(directory / "loss_history.npy", allow_pickle=False), meta["settings"],
-                   meta["level_starts"], meta["initial_loss"], meta["final_loss"], meta["ensemble_losses"], meta["relative_errors"], meta["timings"])
+                   meta["level_starts"], meta["initial_loss"], meta["final_loss"], meta["ensemble_losses"],
+                   meta["relative_errors"], meta["timings"])
