@@ -1,10 +1,14 @@
 """What every command shares: exit codes and the one-line message for bad input."""
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
 from ..errors import InputError
+
+# Commands print their own progress; TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) is noise there.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: Exit codes of every command.
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2

@@ -233,7 +233,6 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ._common import EXIT_INTERNAL, run_command
 
     args = build_parser().parse_args(argv)
