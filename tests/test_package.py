@@ -48,3 +48,15 @@ def test_example_data_matches_its_generator(tmp_path):
         assert shipped.shape == fresh.shape
         dots = np.abs(np.sum(shipped.quaternions * fresh.quaternions, axis=-1))
         assert dots.min() > 1 - 1e-9
+
+
+def test_ipf_pictures_work_without_tensorflow(tmp_path):
+    """The diffusion commands save IPF pictures on machines without TensorFlow (GPU device under JAX)."""
+    code = ("import sys; sys.modules['tensorflow'] = None\n"
+            "from mcrpy_poly.synthetic import voronoi\n"
+            "from mcrpy_poly.evaluate.ipf import save_ipf_png\n"
+            f"save_ipf_png({str(tmp_path / 'ipf.png')!r}, voronoi((8, 8), 3))\n"
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "ipf.png").stat().st_size > 100

@@ -9,9 +9,20 @@ paper 000 Figs. 8-14, Table 1; paper 002 Table 1).
 - :mod:`~mcrpy_poly.evaluate.statistics`: correlation and variogram maps, relative error maps;
 - :mod:`~mcrpy_poly.evaluate.report`: the HTML report.
 """
-from .compare import Comparison, compare
+from importlib import import_module
+
 from .grains import Grains, segment_grains
 from .ipf import ipf_rgb, save_ipf_png
-from .summary import Settings
+
+
+def __getattr__(name):
+    # compare() needs the TensorFlow descriptors; IPF pictures and grains must not (the diffusion commands
+    # use them where TensorFlow is not installed), so these names load on first use.
+    if name in ("Comparison", "compare"):
+        return getattr(import_module(".compare", __name__), name)
+    if name == "Settings":
+        return import_module(".summary", __name__).Settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Comparison", "Grains", "Settings", "compare", "ipf_rgb", "save_ipf_png", "segment_grains"]
