@@ -19,7 +19,7 @@ def __getattr__(name):
     # compare() needs the TensorFlow descriptors; IPF pictures and grains must not (the diffusion commands
     # use them where TensorFlow is not installed), so these names load on first use.
     if name in ("Comparison", "compare"):
-        return getattr(import_module(".compare", __name__), name)
+        return getattr(import_module(".comparison", __name__), name)
     if name == "Settings":
         return import_module(".summary", __name__).Settings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from .compare import SPATIAL, metric_prefix
+from .comparison import SPATIAL, metric_prefix
 from .pictures import save_distribution_figure, save_ipf_key_png, save_ipf_pictures, save_loss_png
 from .pole_figures import save_pole_figures
 from .sections import PLANE_NAMES
@@ -26,7 +26,7 @@ VIEW_AXES = {"map": ("y", "x"), "xz": ("x", "z"), "yz": ("y", "z"), "xy": ("y", 
 
 
 def save_report(comparison, directory, title: str | None = None, direction="z") -> Path:
-    """Write the report of a :class:`~mcrpy_poly.evaluate.compare.Comparison`.
+    """Write the report of a :class:`~mcrpy_poly.evaluate.comparison.Comparison`.
 
     Parameters
     ----------
