@@ -5,8 +5,12 @@ Layers, from the bottom up:
 - :mod:`mcrpy_poly.orientation`: quaternions, crystal symmetry, SHSH bases, OrientationMap;
 - :mod:`mcrpy_poly.io`: EBSD files in and out;
 - :mod:`mcrpy_poly.synthetic`: synthetic polycrystals (Voronoi);
-- descriptors, reconstruction, diffusion and evaluation build on these; the MCRpy bridge
-  (:func:`enable`) is kept thin and separate.
+- :mod:`mcrpy_poly.descriptors`: differentiable SHSH statistics (TensorFlow), :func:`characterize`;
+- :mod:`mcrpy_poly.reconstruction` (:func:`reconstruct`) and :mod:`mcrpy_poly.diffusion` (Keras 3, any
+  backend) generate microstructures from them;
+- :mod:`mcrpy_poly.evaluate` compares any two maps (grains, distributions, pole figures, report);
+- :mod:`mcrpy_poly.cli` holds the commands; the MCRpy bridge (:func:`enable`,
+  :mod:`mcrpy_poly.mcrpy_bridge`) is kept thin and separate.
 
 Heavy dependencies (TensorFlow, orix) are imported only when a function needs them.
 """
