@@ -61,7 +61,6 @@ class DescriptorLoss:
         self.names = sorted({name for _, name, _, _ in self.terms})
         spec = tf.TensorSpec(self.shape + (4,), tf.float64)
         self.value_and_gradient = tf.function(self._value_and_gradient, input_signature=[spec], autograph=False)
-        self.term_values = tf.function(self._term_values, input_signature=[spec], autograph=False)
 
     def _slice_descriptors(self, field, axis):
         """Descriptors ``{name: (n_slices, ...)}`` of the whole field (``axis=None``) or of
