@@ -72,13 +72,15 @@ def main():
     print("\n| symmetry | K | degrees | within 1 deg | within 5 deg | median error (deg) | time for 2000 |")
     print("|---|---|---|---|---|---|---|")
     truth = random_uniform(2000, rng=1)
-    for sym, k in (("432", 9), ("432", 22), ("622", 5), ("622", 14), ("622", 40)):
-        b = SHSHBasis(sym, n_terms=k)
+    for sym, k in (("432", 9), ("432", 22), ("622", 5), ("622", 14), ("622", None), ("622", 40), ("4", None),
+                   ("6", None)):
+        b = SHSHBasis(sym, n_terms=k)  # None: the default basis
+        label = f"{b.n_terms} (default)" if k is None else k
         t = time.perf_counter()
         back = b.to_quaternion(b(truth))
         dt = time.perf_counter() - t
         err = np.degrees(misorientation_angle(truth, back, b.symmetry.quaternions))
-        print(f"| {sym} | {k} | {b.degrees} | {np.mean(err < 1):.3f} | {np.mean(err < 5):.3f} | "
+        print(f"| {sym} | {label} | {b.degrees} | {np.mean(err < 1):.3f} | {np.mean(err < 5):.3f} | "
               f"{np.median(err):.2f} | {dt:.2f} s |")
     shutil.rmtree(os.environ["MCRPY_POLY_CACHE"], ignore_errors=True)
 

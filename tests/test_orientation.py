@@ -12,7 +12,7 @@ from mcrpy_poly.orientation.quaternion import (
     random_uniform,
     rotation_angle,
 )
-from mcrpy_poly.orientation.symmetry import reduce_to_fundamental_zone, resolve_symmetry
+from mcrpy_poly.orientation.symmetry import PROPER_POINT_GROUPS, reduce_to_fundamental_zone, resolve_symmetry
 from mcrpy_poly.synthetic import voronoi
 
 
@@ -70,7 +70,7 @@ def test_orientation_map_validates_and_saves(tmp_path):
                                            omap.symmetry.quaternions)).max() < 1e-6
 
 
-@pytest.mark.parametrize("group, n_terms", [("432", 9), ("622", 40)])
+@pytest.mark.parametrize("group, n_terms", [("432", 9), ("622", 40), ("622", None)])
 def test_inverse_map_recovers_orientation_when_injective(group, n_terms):
     basis = SHSHBasis(group, n_terms=n_terms)
     truth = random_uniform(300, 5)
@@ -89,6 +89,17 @@ def test_inverse_map_low_hexagonal_degrees_only_fix_c_axis():
     np.testing.assert_allclose(basis(spun), basis(truth), atol=1e-10)
     back = basis.to_quaternion(basis(truth))
     np.testing.assert_allclose(basis(back), basis(truth), atol=1e-8)
+
+
+@pytest.mark.parametrize("group", PROPER_POINT_GROUPS)
+def test_default_basis_sees_rotations_about_every_crystal_axis(group):
+    """The default functions change under a turn about crystal x, y and z (the first 14 hexagonal
+    ones do not under a turn about c: test above), so a reconstruction fixes whole orientations."""
+    basis = SHSHBasis(group)
+    truth = random_uniform(50, 7)
+    for axis in np.eye(3):
+        change = np.linalg.norm(basis(multiply(from_axis_angle(axis, 0.3), truth)) - basis(truth), axis=-1)
+        assert change.min() > 1e-6, (group, axis)  # K = 14 hexagonal: 1e-16 about c
 
 
 def test_inverse_map_projects_noisy_values():

@@ -133,6 +133,7 @@ def test_n_terms_picks_functions_in_degree_order():
     assert SHSHBasis("622", n_terms=5).degrees == (4,)
     assert SHSHBasis("622", n_terms=14).degrees == (4, 8)
     assert SHSHBasis("432").n_terms == 9
+    assert SHSHBasis("622").labels[-4:] == [(8, 9), (12, 1), (12, 2), (12, 3)]  # default reaches N = 12
     partial = SHSHBasis("432", n_terms=12)
     assert partial.labels[-1] == (12, 3)
     with pytest.raises(ValueError, match="only 9"):

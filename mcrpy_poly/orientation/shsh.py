@@ -117,6 +117,85 @@ def coefficients(symmetry_name: str, N: int) -> np.ndarray:
     return coef
 
 
+def _lowest_degrees(symmetry: Symmetry, wanted: int) -> list:
+    """The lowest principal indices ``N >= 2`` with at least ``wanted`` functions in all."""
+    degrees, total = [], 0
+    for N in range(2, _MAX_DEGREE + 1, 2):
+        dim = shsh_dimension(symmetry, N)
+        if dim:
+            degrees.append(N)
+            total += dim
+        if total >= wanted:
+            break
+    return degrees
+
+
+def _labels(symmetry: Symmetry, degrees) -> list:
+    return [(int(N), k + 1) for N in sorted(set(degrees)) for k in range(shsh_dimension(symmetry, N))]
+
+
+def _sees_turns(basis: SHSHBasis, n_orientations: int = 32, angles=(0.3, 0.7)) -> bool:
+    """Whether the functions change when random orientations are turned about each crystal
+    axis by ``angles`` (rad; none of them a symmetry turn, which is a multiple of 60 or 90 deg)."""
+    from .quaternion import from_axis_angle, random_uniform
+
+    q = random_uniform((n_orientations,), np.random.default_rng(0))
+    values = basis.hsh_form(q)
+    for axis in np.eye(3):
+        for angle in angles:
+            turned = basis.hsh_form(multiply(from_axis_angle(axis, angle), q))  # crystal frame: left factor
+            if np.linalg.norm(turned - values, axis=-1).min() < 1e-3:
+                return False
+    return True
+
+
+def _rotation_rank(basis: SHSHBasis, n_orientations: int = 16, step: float = 1e-4) -> int:
+    """Least rank, over random orientations, of the derivative of the functions along the
+    three rotation generators: 3 when they see every small turn."""
+    from .quaternion import random_uniform
+
+    q = random_uniform((n_orientations,), np.random.default_rng(0))
+    columns = []
+    for axis in range(3):
+        turn = np.zeros(4)
+        turn[0], turn[axis + 1] = np.cos(step / 2), np.sin(step / 2)
+        columns.append(basis.hsh_form(multiply(q, turn)) - basis.hsh_form(multiply(q, turn * [1, -1, -1, -1])))
+    singular = np.linalg.svd(np.stack(columns, axis=-1), compute_uv=False)
+    return int(np.min(np.sum(singular > 1e-6 * singular[:, :1], axis=1)))
+
+
+def _default_selection(symmetry: Symmetry) -> tuple:
+    """Default ``(degrees, n_terms)``: the lowest degrees with at least 9 functions, extended
+    function by function (degree order) until they fix whole orientations, not only an axis:
+
+    1. until they see every small turn (:func:`_rotation_rank` is 3), then by two functions
+       more, so that the angle about the newly seen axis is fixed and not only its cosine;
+    2. until they change under finite turns about each crystal axis (:func:`_sees_turns`).
+
+    The extension matters for the groups with a 4- or 6-fold axis and no other axis of order
+    > 2 (4, 6, 622): their functions of degree ``l = N/2 < n`` (``n`` the order of the main
+    axis) are blind to turns about it. Recovery of random orientations by
+    :meth:`SHSHBasis.to_quaternion` is measured in benchmarks/RESULTS.md (622: the first 14
+    functions 3 % within 1 deg, the default 17: 99 %).
+    """
+    degrees = _lowest_degrees(symmetry, 9)
+    first = n_terms = sum(shsh_dimension(symmetry, N) for N in degrees)
+    seen = None  # functions needed to see every small turn, plus two
+    while True:
+        labels = _labels(symmetry, degrees)
+        for k in range(n_terms, len(labels) + 1):
+            candidate = SHSHBasis(symmetry, degrees=degrees, n_terms=k)
+            if seen is None and _rotation_rank(candidate) == 3:
+                seen = k if k == first else k + 2
+            if seen is not None and k >= seen and _sees_turns(candidate):
+                return degrees, k
+        n_terms = len(labels)
+        higher = [N for N in range(degrees[-1] + 2, _MAX_DEGREE + 1, 2) if shsh_dimension(symmetry, N)]
+        if not higher:
+            raise ValueError(f"no SHSH functions up to N = {_MAX_DEGREE} fix orientations of {symmetry.name}")
+        degrees = degrees + higher[:1]
+
+
 class SHSHBasis:
     """A set of SHSH functions for one crystal symmetry, evaluated on orix quaternions.
 
@@ -132,7 +211,9 @@ class SHSHBasis:
         hexagonal: 5 is ``N = 4``, 14 is ``N = 4`` and ``8``. With ``degrees`` as well, it
         truncates those degrees.
 
-    Without either, the lowest non-trivial degrees with at least 9 functions in all.
+    Without either, the lowest non-trivial degrees with at least 9 functions in all, extended
+    where needed so that the functions determine the orientation (:func:`_default_selection`):
+    cubic 9 (``N = 8``), hexagonal 622: 17 (``N = 4, 8`` and 3 of ``N = 12``).
 
     Attributes
     ----------
@@ -152,7 +233,8 @@ class SHSHBasis:
     ``N = 4`` and ``8`` (K = 5, 14) do **not**: a 6-fold-invariant harmonic of degree
     ``l = N/2 < 6`` is invariant under every rotation about the c-axis, so these
     functions fix the c-axis direction only; ``N = 12`` (K = 40) is needed for the full
-    orientation. :meth:`to_quaternion` returns one of the equivalent orientations.
+    orientation, which is why the default hexagonal basis reaches into ``N = 12``.
+    :meth:`to_quaternion` returns one of the equivalent orientations.
     Measured recovery rates are in ``benchmarks/RESULTS.md``.
     """
 
@@ -160,17 +242,11 @@ class SHSHBasis:
         self.symmetry = resolve_symmetry(symmetry)
         if n_terms is not None and int(n_terms) < 1:
             raise ValueError(f"n_terms must be positive, got {n_terms}")
-        if degrees is None:
-            wanted = 9 if n_terms is None else int(n_terms)
-            degrees, total = [], 0
-            for N in range(2, _MAX_DEGREE + 1, 2):
-                dim = shsh_dimension(self.symmetry, N)
-                if dim:
-                    degrees.append(N)
-                    total += dim
-                if total >= wanted:
-                    break
-        labels = [(int(N), k + 1) for N in sorted(set(degrees)) for k in range(shsh_dimension(self.symmetry, N))]
+        if degrees is None and n_terms is None:
+            degrees, n_terms = _default_selection(self.symmetry)
+        elif degrees is None:
+            degrees = _lowest_degrees(self.symmetry, int(n_terms))
+        labels = _labels(self.symmetry, degrees)
         if n_terms is not None:
             if int(n_terms) > len(labels):
                 raise ValueError(f"only {len(labels)} SHSH functions in degrees {tuple(degrees)} "

@@ -44,8 +44,8 @@ class Checkpoint:
         Index into ``history`` where each level began.
     finished_losses : list of float
         Final loss of every finished member.
-    initial_state : numpy.ndarray, shape (*coarsest_shape, 4)
-        This member's initial state (its loss on the final grid is reported at the end).
+    initial_state : numpy.ndarray, shape (*shape, 4)
+        This member's random start on the final grid (its loss is reported at the end).
     best : dict or None
         ``{"state", "history", "level_starts", "final_loss", "initial_loss"}`` of the finished
         member with the lowest final loss.

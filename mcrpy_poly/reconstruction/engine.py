@@ -166,12 +166,17 @@ class _Engine:
             self.callback(self.evaluations, loss)
 
     def run_member(self, member: int, start_state, resume: Checkpoint | None, timings: dict):
-        """Optimise one member through all levels from ``start_state`` (level 0) or from the
-        checkpoint ``resume``; returns a dict with the member's ``state`` (final grid),
-        ``history``, ``level_starts``, ``initial_loss`` and ``final_loss``."""
+        """Optimise one member through all levels from ``start_state`` or from the checkpoint
+        ``resume``; returns a dict with the member's ``state`` (final grid), ``history``,
+        ``level_starts``, ``initial_loss`` and ``final_loss``.
+
+        ``start_state`` is on the final grid; the coarsest level starts from its strided
+        subsample (still spatially uncorrelated for a random start), and ``initial_loss`` is
+        the final-grid loss of ``start_state`` itself: the loss of the paper's starting point,
+        a spatially uncorrelated random field (paper 004, section 2.3), whatever the levels."""
         if resume is None:
             run = _Run(self, member, [], [], start_state)
-            first_level, state = 0, start_state
+            first_level, state = 0, multigrid.subsample(start_state, self.levels[0].pool)
         else:
             run = _Run(self, member, resume.history, resume.level_starts, resume.initial_state)
             first_level, state, run.level_done = resume.level, resume.state, resume.level_done
@@ -190,7 +195,7 @@ class _Engine:
             timings[f"level_{index}"] = timings.get(f"level_{index}", 0.0) + time.perf_counter() - started
         final_loss = run.best_loss if np.isfinite(run.best_loss) else self.losses[-1](run.best_state)
         return dict(state=run.best_state, history=np.asarray(run.history), level_starts=run.level_starts,
-                    initial_loss=self.losses[-1](multigrid.upsample(run.initial_state, self.levels[0].pool)),
+                    initial_loss=self.losses[-1](run.initial_state),
                     final_loss=float(final_loss))
 
 
@@ -296,7 +301,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
             state = None
             if resume_here is None:
                 state = (_initial_state(initial, shape, reference.symmetry) if initial is not None
-                         else random_uniform(plan[0].shape, np.random.default_rng(int(seed) + member)))
+                         else random_uniform(shape, np.random.default_rng(int(seed) + member)))
             outcome = engine.run_member(member, state, resume_here, timings)
             engine.finished_losses.append(outcome["final_loss"])
             if engine.best is None or outcome["final_loss"] < engine.best["final_loss"]:

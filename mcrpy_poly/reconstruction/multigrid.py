@@ -13,7 +13,9 @@ fine targets (no reference map is needed, so a saved characterization suffices):
   in one coarse step, and there are ``p`` times fewer steps per length);
 - the hybrid variogram has no such relation and enters at the finest level only.
 
-The state moves to the next level by nearest-neighbour upsampling (``np.repeat``): linear
+A reconstruction starts from one random field on the final grid; the coarsest level starts from
+its strided subsample (:func:`subsample`: every ``p``-th voxel, so an uncorrelated field stays
+uncorrelated). The state moves to the next level by nearest-neighbour upsampling (``np.repeat``): linear
 interpolation of 4-vectors would mix ``q`` and ``-q``, which are the same orientation.
 """
 from __future__ import annotations
@@ -146,3 +148,8 @@ def upsample(state: np.ndarray, factor: int = 2) -> np.ndarray:
     for axis in range(state.ndim - 1):
         state = np.repeat(state, factor, axis=axis)
     return state
+
+
+def subsample(state: np.ndarray, factor: int) -> np.ndarray:
+    """Every ``factor``-th voxel of a state ``(*spatial, 4)`` along each spatial axis."""
+    return state[(slice(None, None, int(factor)),) * (state.ndim - 1)]
