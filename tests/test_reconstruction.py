@@ -47,6 +47,20 @@ def test_loss_decreases_and_output_is_in_the_fundamental_zone(tiny):
     assert set(result.relative_errors) == set(NAMES) | {"texture"}
 
 
+def test_hexagonal_reconstruction_fits_the_c_axis_degrees_first():
+    omap = synthetic.voronoi((16, 16), 5, symmetry="6/mmm", seed=4)
+    char = mcrpy_poly.characterize(omap, descriptors=NAMES, limit_to=4)
+    assert char.basis.n_terms == 17
+    result = reconstruct(char, (16, 16), max_iter=40, levels=1, progress=False)
+    assert result.settings["level_channels"] == [14, 17] and result.settings["level_iterations"] == [28, 12]
+    assert len(result.loss_history) == 40 and result.final_loss < 0.5 * result.initial_loss
+    plain = reconstruct(char, (16, 16), max_iter=40, levels=1, degree_continuation=False, progress=False)
+    assert plain.settings["level_channels"] == [17]
+    cubic = reconstruct(mcrpy_poly.characterize(synthetic.voronoi((16, 16), 5), descriptors=NAMES, limit_to=4),
+                        (16, 16), max_iter=5, levels=1, progress=False)
+    assert cubic.settings["level_channels"] == [9]  # N = 8 alone fixes cubic orientations
+
+
 def test_seeds_reproduce_and_differ(tiny):
     _, char = tiny
     runs = [reconstruct(char, (16, 16), max_iter=6, levels=1, seed=s, progress=False) for s in (3, 3, 4)]

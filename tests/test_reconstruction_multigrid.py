@@ -78,3 +78,28 @@ def test_plan_falls_back_to_one_level():
     # Odd sizes cannot be pooled; without correlations there are no coarse targets.
     assert len(multigrid.plan((63, 64), ["correlations"], {"correlations": 16}, 10)) == 1
     assert len(multigrid.plan((64, 64), ["variogram"], {"variogram": 4}, 10)) == 1
+
+
+def test_plan_with_degree_continuation_adds_an_all_channel_final_level():
+    levels = multigrid.plan((128, 128), ["correlations", "variogram"], {"correlations": 16, "variogram": 4}, 1000,
+                            low_channels=14)
+    assert [(lv.pool, lv.n_channels) for lv in levels] == [(4, 14), (2, 14), (1, 14), (1, None)]
+    assert levels[-1].iterations == 300 and sum(lv.iterations for lv in levels) == 1000
+    assert levels[-1].names == ("correlations", "variogram") and levels[-1].shape == (128, 128)
+
+
+def test_channel_targets_equal_a_characterization_with_the_smaller_basis():
+    # Independent reference: characterize the same map with only the first 14 functions.
+    import mcrpy_poly
+    from mcrpy_poly import SHSHBasis
+    from mcrpy_poly.synthetic import voronoi
+
+    omap = voronoi((24, 24), 6, symmetry="6/mmm", seed=3)
+    names = ("correlations", "variogram", "mean_variation", "texture")
+    full = mcrpy_poly.characterize(omap, descriptors=names, limit_to={"correlations": 5, "variogram": 3})
+    small = mcrpy_poly.characterize(omap, descriptors=names, limit_to={"correlations": 5, "variogram": 3},
+                                    basis=SHSHBasis("622", n_terms=14))
+    targets, pairs = multigrid.channel_targets(full.descriptors, full.pairs, 14)
+    assert pairs == small.pairs
+    for name in names:
+        np.testing.assert_allclose(targets[name], small[name], atol=1e-12)

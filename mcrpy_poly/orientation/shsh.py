@@ -261,6 +261,16 @@ class SHSHBasis:
     def n_terms(self) -> int:
         return len(self.labels)
 
+    def first(self, n_terms: int) -> SHSHBasis:
+        """The basis of this one's first ``n_terms`` functions (lowest degrees first)."""
+        return SHSHBasis(self.symmetry, degrees=self.degrees, n_terms=n_terms)
+
+    @cached_property
+    def fixes_orientation(self) -> bool:
+        """Whether the functions see every small turn and change under finite turns about each
+        crystal axis (checked at fixed random orientations; see :func:`_default_selection`)."""
+        return _rotation_rank(self) == 3 and _sees_turns(self)
+
     def __len__(self):
         return self.n_terms
 

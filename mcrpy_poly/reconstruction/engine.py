@@ -89,6 +89,16 @@ def _resolve_weights(names, weights) -> dict:
     return resolved
 
 
+def continuation_channels(basis) -> int | None:
+    """Channels of the first stage of a degree continuation (:mod:`.multigrid`): those below the
+    highest degree when they alone do not fix orientations (hexagonal: the c-axis-only
+    functions of ``N = 4, 8``); ``None`` when no continuation is needed."""
+    n_low = sum(1 for N, _ in basis.labels if N < basis.degrees[-1])
+    if n_low == 0 or basis.first(n_low).fixes_orientation:
+        return None
+    return n_low
+
+
 def _initial_state(initial, shape, symmetry) -> np.ndarray:
     if isinstance(initial, OrientationMap):
         if initial.symmetry != symmetry:
@@ -147,13 +157,16 @@ class _Engine:
         self.bar = None
 
     def _level_loss(self, level) -> DescriptorLoss:
-        level_targets = []
+        basis, pairs, level_targets = self.basis, self.pairs, []
         for axis, characterization in self.targets:
             descriptors = {name: characterization.descriptors[name] for name in level.names}
+            if level.n_channels is not None:
+                basis = self.basis.first(level.n_channels)
+                descriptors, pairs = multigrid.channel_targets(descriptors, self.pairs, level.n_channels)
             if level.pool > 1:
                 descriptors = multigrid.pooled_targets(descriptors, level.pool, level.names)
             level_targets.append((axis, descriptors))
-        return DescriptorLoss(self.basis, level.shape, level_targets, self.weights, level.limits, self.pairs)
+        return DescriptorLoss(basis, level.shape, level_targets, self.weights, level.limits, pairs)
 
     def after_evaluation(self, run: _Run, loss: float):
         self.evaluations += 1
@@ -183,7 +196,8 @@ class _Engine:
         for index in range(first_level, len(self.levels)):
             level = self.levels[index]
             if index > first_level:
-                state, run.level_done = multigrid.upsample(run.best_state), 0
+                state = multigrid.upsample(run.best_state, self.levels[index - 1].pool // level.pool)
+                run.level_done = 0
             if resume is None or index > first_level:
                 run.level_starts.append(len(run.history))
             run.level = index
@@ -201,8 +215,9 @@ class _Engine:
 
 def reconstruct(characterization, shape, *, descriptors=None, weights=None, optimizer: str = "lbfgsb",
                 optimizer_options=None, max_iter: int = 1000, levels: int | None = None, seeds: int = 1,
-                seed: int = 0, initial=None, checkpoint=None, checkpoint_every: int = 100, resume: bool = False,
-                progress: bool = True, callback=None, memory_limit: int | None = None) -> Reconstruction:
+                seed: int = 0, initial=None, degree_continuation: bool | None = None, checkpoint=None,
+                checkpoint_every: int = 100, resume: bool = False, progress: bool = True, callback=None,
+                memory_limit: int | None = None) -> Reconstruction:
     """Reconstruct an orientation map or volume with the descriptors of a reference.
 
     Parameters
@@ -233,6 +248,10 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     seed : int
     initial : OrientationMap or array_like (*shape, 4), optional
         Start from this state instead of random orientations (one member, one level).
+    degree_continuation : bool, optional
+        Fit the lower SHSH degrees first where they alone do not fix orientations
+        (:func:`continuation_channels`, :mod:`.multigrid`); default: yes, unless ``initial``
+        is given. A no-op for bases that need no continuation (cubic ``N = 8``).
     checkpoint : str or Path, optional
         Checkpoint file (``.npz``), written every ``checkpoint_every`` evaluations.
     resume : bool
@@ -275,10 +294,14 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     check_shape(shape, limits)
     check_memory(estimate_bytes(shape, reference.basis.n_terms, names, limits, len(reference.pairs),
                                 sliced=targets[0][0] is not None), memory_limit)
-    plan = multigrid.plan(shape, names, limits, int(max_iter), 1 if initial is not None else levels)
+    if degree_continuation is None:
+        degree_continuation = initial is None
+    low_channels = continuation_channels(reference.basis) if degree_continuation else None
+    plan = multigrid.plan(shape, names, limits, int(max_iter), 1 if initial is not None else levels, low_channels)
     settings = dict(shape=list(shape), descriptors=list(names), weights=weights, limit_to=limits,
                     optimizer=optimizer, optimizer_options=dict(optimizer_options or {}), max_iter=int(max_iter),
-                    levels=len(plan), level_iterations=[level.iterations for level in plan], seeds=int(seeds),
+                    levels=len(plan), level_iterations=[level.iterations for level in plan],
+                    level_channels=[level.n_channels or reference.basis.n_terms for level in plan], seeds=int(seeds),
                     seed=int(seed), initial=None if initial is None else "given",
                     mode="2D" if len(shape) == 2 else ("3D" if targets[0][0] is None else "2D->3D"),
                     symmetry=reference.symmetry.name, n_terms=reference.basis.n_terms,

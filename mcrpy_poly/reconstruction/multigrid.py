@@ -17,6 +17,14 @@ A reconstruction starts from one random field on the final grid; the coarsest le
 its strided subsample (:func:`subsample`: every ``p``-th voxel, so an uncorrelated field stays
 uncorrelated). The state moves to the next level by nearest-neighbour upsampling (``np.repeat``): linear
 interpolation of 4-vectors would mix ``q`` and ``-q``, which are the same orientation.
+
+**Degree continuation** (coarse to fine in orientation space): when the highest SHSH degree of
+the basis was needed only to see turns about an axis that the lower degrees are blind to (the
+hexagonal c-axis: :class:`~mcrpy_poly.orientation.shsh.SHSHBasis`), all levels above first fit
+the lower-degree channels (their targets are the rows of those channels, :func:`channel_targets`),
+then one more final-grid level fits all channels. The lower degrees have a smoother loss
+landscape; measured on a textured hexagonal map (benchmarks/results/reconstruction.md) this
+reaches 1e-5 where fitting all channels from the start stalls at 0.66.
 """
 from __future__ import annotations
 
@@ -30,6 +38,8 @@ POOLABLE = ("correlations", "texture", "mean_variation")
 MIN_COARSE_WINDOW = 4
 #: Share of the iterations spent on each level, coarse to fine, by number of levels.
 ITERATION_SHARES = {1: (1.0,), 2: (0.4, 0.6), 3: (0.25, 0.25, 0.5), 4: (0.15, 0.15, 0.2, 0.5)}
+#: Share of the iterations of the last, all-channel level of a degree continuation.
+CONTINUATION_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,9 @@ class Level:
         Descriptors optimised on this level.
     iterations : int
         Loss evaluations spent on this level.
+    n_channels : int or None
+        Only the first ``n_channels`` SHSH channels enter the loss (degree continuation);
+        ``None``: all.
     """
 
     pool: int
@@ -55,6 +68,7 @@ class Level:
     limits: dict
     names: tuple
     iterations: int
+    n_channels: int | None = None
 
 
 def coarse_window(limit_to: int, pool: int) -> int:
@@ -77,7 +91,8 @@ def max_levels(shape, names, limits) -> int:
     return n
 
 
-def plan(shape, names, limits, max_iter: int, n_levels: int | None = None) -> list[Level]:
+def plan(shape, names, limits, max_iter: int, n_levels: int | None = None,
+         low_channels: int | None = None) -> list[Level]:
     """The levels of a reconstruction, coarse to fine.
 
     Parameters
@@ -92,12 +107,17 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None) -> li
         Total loss evaluations, shared out by :data:`ITERATION_SHARES`.
     n_levels : int, optional
         Default :func:`max_levels`; a larger request is reduced to it.
+    low_channels : int, optional
+        Degree continuation (module docstring): the multigrid levels fit the first
+        ``low_channels`` channels, then one more final-grid level fits all of them with
+        :data:`CONTINUATION_SHARE` of the evaluations.
     """
     possible = max_levels(shape, names, limits)
     n_levels = possible if n_levels is None else max(1, min(int(n_levels), possible))
+    final = 0 if low_channels is None else max(1, int(round(CONTINUATION_SHARE * max_iter)))
     shares = ITERATION_SHARES[n_levels]
-    counts = [int(round(share * max_iter)) for share in shares[:-1]]
-    counts.append(max_iter - sum(counts))
+    counts = [int(round(share * (max_iter - final))) for share in shares[:-1]]
+    counts.append(max_iter - final - sum(counts))
     levels = []
     for index, iterations in enumerate(counts):
         pool = 2 ** (n_levels - 1 - index)
@@ -106,8 +126,31 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None) -> li
         else:
             level_names = tuple(name for name in names if name in POOLABLE)
             level_limits = {"correlations": coarse_window(limits["correlations"], pool)}
-        levels.append(Level(pool, tuple(s // pool for s in shape), level_limits, level_names, iterations))
+        levels.append(Level(pool, tuple(s // pool for s in shape), level_limits, level_names, iterations,
+                            low_channels))
+    if low_channels is not None:
+        levels.append(Level(1, tuple(shape), dict(limits), tuple(names), final))
     return levels
+
+
+def channel_targets(targets: dict, pairs, n_channels: int) -> tuple:
+    """Targets and correlation pairs of the first ``n_channels`` SHSH channels.
+
+    Parameters
+    ----------
+    targets : dict of str to numpy.ndarray
+        Correlations ``(n_pairs, ...)`` in the row order of ``pairs``; the other descriptors
+        with the channel axis first.
+    pairs : sequence of (int, int)
+
+    Returns
+    -------
+    (dict, list of (int, int))
+    """
+    rows = [i for i, pair in enumerate(pairs) if max(pair) < n_channels]
+    subset = {name: np.asarray(value)[rows] if name == "correlations" else np.asarray(value)[:n_channels]
+              for name, value in targets.items()}
+    return subset, [tuple(pairs[i]) for i in rows]
 
 
 def _pooling_matrix(limit_to: int, pool: int) -> np.ndarray:
