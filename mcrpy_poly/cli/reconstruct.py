@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phase", help="phase id or name of a multi-phase EBSD map")
     p.add_argument("--shape", nargs="+", type=int, metavar="N", help="H W [D] (default: the input's shape)")
     p.add_argument("--descriptors", nargs="+", metavar="NAME",
-                   help="descriptors of the loss (default: correlations variogram mean_variation)")
+                   help="descriptors of the loss (default: correlations variogram mean_variation texture)")
     p.add_argument("--weights", nargs="+", type=float, metavar="W", help="one weight per descriptor")
     p.add_argument("--limit-to", type=int, metavar="N", help="lag window of the correlations and the variogram")
     p.add_argument("--optimizer", default="lbfgsb", choices=["lbfgsb", "tnc", "adam", "sgd", "tfp-lbfgs"])
