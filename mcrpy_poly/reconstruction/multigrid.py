@@ -24,7 +24,7 @@ hexagonal c-axis: :class:`~mcrpy_poly.orientation.shsh.SHSHBasis`), all levels a
 the lower-degree channels (their targets are the rows of those channels, :func:`channel_targets`),
 then one more final-grid level fits all channels. The lower degrees have a smoother loss
 landscape; measured on a textured hexagonal map (benchmarks/results/reconstruction.md) this
-reaches 1e-5 where fitting all channels from the start stalls at 0.66.
+reaches 5e-5 where fitting all channels from the start stalls at 0.66.
 """
 from __future__ import annotations
 
