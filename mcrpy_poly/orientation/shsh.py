@@ -25,7 +25,7 @@ import numpy as np
 
 from .array_ops import array_ops
 from .hsh import hsh, s3_quadrature
-from .quaternion import multiply, to_mason
+from .quaternion import from_axis_angle, multiply, random_uniform, to_mason
 from .rotated_harmonics import fit_rotated_form, rotated_harmonic_features
 from .symmetry import Symmetry, resolve_symmetry
 
@@ -137,8 +137,6 @@ def _labels(symmetry: Symmetry, degrees) -> list:
 def _sees_turns(basis: SHSHBasis, n_orientations: int = 32, angles=(0.3, 0.7)) -> bool:
     """Whether the functions change when random orientations are turned about each crystal
     axis by ``angles`` (rad; none of them a symmetry turn, which is a multiple of 60 or 90 deg)."""
-    from .quaternion import from_axis_angle, random_uniform
-
     q = random_uniform((n_orientations,), np.random.default_rng(0))
     values = basis.hsh_form(q)
     for axis in np.eye(3):
@@ -152,8 +150,6 @@ def _sees_turns(basis: SHSHBasis, n_orientations: int = 32, angles=(0.3, 0.7)) -
 def _rotation_rank(basis: SHSHBasis, n_orientations: int = 16, step: float = 1e-4) -> int:
     """Least rank, over random orientations, of the derivative of the functions along the
     three rotation generators: 3 when they see every small turn."""
-    from .quaternion import random_uniform
-
     q = random_uniform((n_orientations,), np.random.default_rng(0))
     columns = []
     for axis in range(3):
@@ -164,7 +160,8 @@ def _rotation_rank(basis: SHSHBasis, n_orientations: int = 16, step: float = 1e-
     return int(np.min(np.sum(singular > 1e-6 * singular[:, :1], axis=1)))
 
 
-def _default_selection(symmetry: Symmetry) -> tuple:
+@cache
+def _default_selection(symmetry_name: str) -> tuple:
     """Default ``(degrees, n_terms)``: the lowest degrees with at least 9 functions, extended
     function by function (degree order) until they fix whole orientations, not only an axis:
 
@@ -176,8 +173,9 @@ def _default_selection(symmetry: Symmetry) -> tuple:
     > 2 (4, 6, 622): their functions of degree ``l = N/2 < n`` (``n`` the order of the main
     axis) are blind to turns about it. Recovery of random orientations by
     :meth:`SHSHBasis.to_quaternion` is measured in benchmarks/RESULTS.md (622: the first 14
-    functions 3 % within 1 deg, the default 17: 99 %).
+    functions 3 % within 1 deg, the default 17: 99 %). Cached per point group.
     """
+    symmetry = resolve_symmetry(symmetry_name)
     degrees = _lowest_degrees(symmetry, 9)
     first = n_terms = sum(shsh_dimension(symmetry, N) for N in degrees)
     seen = None  # functions needed to see every small turn, plus two
@@ -188,7 +186,7 @@ def _default_selection(symmetry: Symmetry) -> tuple:
             if seen is None and _rotation_rank(candidate) == 3:
                 seen = k if k == first else k + 2
             if seen is not None and k >= seen and _sees_turns(candidate):
-                return degrees, k
+                return tuple(degrees), k
         n_terms = len(labels)
         higher = [N for N in range(degrees[-1] + 2, _MAX_DEGREE + 1, 2) if shsh_dimension(symmetry, N)]
         if not higher:
@@ -243,7 +241,7 @@ class SHSHBasis:
         if n_terms is not None and int(n_terms) < 1:
             raise ValueError(f"n_terms must be positive, got {n_terms}")
         if degrees is None and n_terms is None:
-            degrees, n_terms = _default_selection(self.symmetry)
+            degrees, n_terms = _default_selection(self.symmetry.name)
         elif degrees is None:
             degrees = _lowest_degrees(self.symmetry, int(n_terms))
         labels = _labels(self.symmetry, degrees)

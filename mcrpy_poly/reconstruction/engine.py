@@ -157,11 +157,11 @@ class _Engine:
         self.bar = None
 
     def _level_loss(self, level) -> DescriptorLoss:
-        basis, pairs, level_targets = self.basis, self.pairs, []
+        basis = self.basis if level.n_channels is None else self.basis.first(level.n_channels)
+        pairs, level_targets = self.pairs, []
         for axis, characterization in self.targets:
             descriptors = {name: characterization.descriptors[name] for name in level.names}
             if level.n_channels is not None:
-                basis = self.basis.first(level.n_channels)
                 descriptors, pairs = multigrid.channel_targets(descriptors, self.pairs, level.n_channels)
             if level.pool > 1:
                 descriptors = multigrid.pooled_targets(descriptors, level.pool, level.names)

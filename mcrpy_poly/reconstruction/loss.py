@@ -42,13 +42,14 @@ CHANNEL_FLOOR = 1e-4
 
 
 def residual_scale(name: str, target: np.ndarray, weight: float):
-    """``weight / ||target||^2``, or for :data:`PER_CHANNEL` descriptors the per-channel
-    ``weight / (K ||target_k||^2)`` shaped ``(K, 1, ...)`` to broadcast over the target."""
-    if name not in PER_CHANNEL:
-        return weight / max(float(np.sum(target ** 2)), 1e-300)
+    """Weight of the squared residual of each row (first axis) of ``target``: ``weight /
+    ||target||^2`` for every row, or for :data:`PER_CHANNEL` descriptors the per-channel
+    ``weight / (K ||target_k||^2)``; shape ``(n_rows,)``."""
     energy = np.sum(target.reshape(target.shape[0], -1) ** 2, axis=1)
+    if name not in PER_CHANNEL:
+        return np.full(target.shape[0], weight / max(float(np.sum(energy)), 1e-300))
     energy = np.maximum(energy, max(CHANNEL_FLOOR * float(np.mean(energy)), 1e-300))
-    return (weight / (target.shape[0] * energy)).reshape((-1,) + (1,) * (target.ndim - 1))
+    return weight / (target.shape[0] * energy)
 
 
 class DescriptorLoss:
@@ -103,8 +104,9 @@ class DescriptorLoss:
             for a, name, target, scale in self.terms:
                 if a == axis:
                     residual = current[name] - target[None]
-                    squared = tf.reduce_sum(tf.reshape(residual * residual * scale, [residual.shape[0], -1]), axis=1)
-                    values[name] = values.get(name, 0.0) + tf.reduce_mean(squared)
+                    rows = tf.reduce_sum(tf.reshape(residual * residual, [residual.shape[0], residual.shape[1], -1]),
+                                         axis=2)  # (n_slices, n_rows)
+                    values[name] = values.get(name, 0.0) + tf.reduce_mean(tf.reduce_sum(rows * scale, axis=1))
         return values
 
     def _value_and_gradient(self, x):
