@@ -51,6 +51,15 @@ def test_loss_decreases_and_output_is_in_the_fundamental_zone(tiny):
     assert set(result.relative_errors) == set(NAMES) | {"texture"}
 
 
+def test_multigrid_on_a_shape_that_does_not_divide(tiny):
+    omap, _ = tiny
+    char = mcrpy_poly.characterize(omap, descriptors=NAMES, limit_to={"correlations": 8, "variogram": 3})
+    result = reconstruct(char, (17, 18), max_iter=30, levels=2, progress=False)
+    assert result.orientations.shape == (17, 18)
+    assert result.level_starts == [0, 12]
+    assert result.final_loss < 0.2 * result.initial_loss
+
+
 def test_hexagonal_reconstruction_fits_the_c_axis_degrees_first():
     omap = synthetic.voronoi((16, 16), 5, symmetry="6/mmm", seed=4)
     char = mcrpy_poly.characterize(omap, descriptors=NAMES, limit_to=4)

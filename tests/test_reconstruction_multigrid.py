@@ -75,9 +75,22 @@ def test_plan_shares_iterations_and_drops_the_variogram_on_coarse_levels():
 
 
 def test_plan_falls_back_to_one_level():
-    # Odd sizes cannot be pooled; without correlations there are no coarse targets.
-    assert len(multigrid.plan((63, 64), ["correlations"], {"correlations": 16}, 10)) == 1
+    # A window too small to pool (coarse window 3 < 4); without correlations there are no coarse targets.
+    assert len(multigrid.plan((64, 64), ["correlations"], {"correlations": 6}, 10)) == 1
     assert len(multigrid.plan((64, 64), ["variogram"], {"variogram": 4}, 10)) == 1
+
+
+def test_sizes_that_do_not_divide_round_the_coarse_grids_up():
+    # The sdss map's 100 x 117 pixels: coarse grids ceil(100 / 4) x ceil(117 / 4) and ceil(/ 2).
+    levels = multigrid.plan((100, 117), ["correlations", "variogram"], {"correlations": 16, "variogram": 4}, 100)
+    assert [lv.shape for lv in levels] == [(25, 30), (50, 59), (100, 117)]
+    state = np.random.default_rng(0).normal(size=(100, 117, 4))
+    coarse = multigrid.subsample(state, 4)
+    assert coarse.shape == (25, 30, 4)
+    up = multigrid.upsample(multigrid.subsample(state, 2), 2, (100, 117))
+    assert up.shape == (100, 117, 4)
+    np.testing.assert_array_equal(up[99, 116], state[98, 116])
+    np.testing.assert_array_equal(up[37, 5], state[36, 4])
 
 
 def test_plan_with_degree_continuation_adds_an_all_channel_final_level():

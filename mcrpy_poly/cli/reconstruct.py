@@ -3,7 +3,7 @@
 Usage::
 
     reconstruct_poly.py INPUT [INPUT INPUT] --out DIR [--phase NAME] [--shape H W [D]]
-        [--descriptors correlations variogram mean_variation] [--weights 1 1 0.1] [--limit-to N]
+        [--descriptors correlations variogram mean_variation] [--weights 1 3 0.1] [--limit-to N]
         [--optimizer lbfgsb|tnc|adam|sgd|tfp-lbfgs] [--max-iter N] [--levels L] [--seeds K] [--seed S]
         [--resume] [--symmetry m-3m] [--convention orix|mcrpy] [--volume-format vti dream3d]
 

@@ -196,7 +196,7 @@ class _Engine:
         for index in range(first_level, len(self.levels)):
             level = self.levels[index]
             if index > first_level:
-                state = multigrid.upsample(run.best_state, self.levels[index - 1].pool // level.pool)
+                state = multigrid.upsample(run.best_state, self.levels[index - 1].pool // level.pool, level.shape)
                 run.level_done = 0
             if resume is None or index > first_level:
                 run.level_starts.append(len(run.history))
