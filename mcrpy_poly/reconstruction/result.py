@@ -43,7 +43,7 @@ class Reconstruction:
     level_starts : list of int
         Index into ``loss_history`` where each multigrid level began (coarse to fine).
     initial_loss : float
-        Loss of the initial state, a spatially uncorrelated random field, on the final grid.
+        Final-grid loss of the initial state (by default a spatially uncorrelated random field).
     final_loss : float
         Loss of the returned state (the best evaluation on the final level).
     ensemble_losses : list of float
