@@ -21,6 +21,9 @@ from scipy.sparse.csgraph import connected_components
 from .errors import InputError
 from .orientation.quaternion import misorientation_angle, multiply, normalize
 
+#: Smallest grain, in pixels, by dimension: 5 pixels in 2D, 27 voxels (3 x 3 x 3) in 3D.
+MIN_SIZE = {2: 5, 3: 27}
+
 
 def face_neighbour_pairs(shape, periodic: bool):
     """Flat indices of all face-neighbour pairs of a grid, one entry per axis.
@@ -130,7 +133,7 @@ class Grains:
         return offset * np.asarray(self.step)
 
 
-def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size: int = 5) -> Grains:
+def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size: int | None = None) -> Grains:
     """Segment a map or volume into grains.
 
     Parameters
@@ -142,8 +145,8 @@ def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size
     periodic : bool
         Connect pixels across opposite faces (for periodic reconstructions and synthetic
         maps; EBSD maps are not periodic).
-    min_size : int
-        Grains of fewer pixels are dissolved: their pixels join the nearest larger grain
+    min_size : int, optional
+        Default :data:`MIN_SIZE` of the map's dimension. Grains of fewer pixels are dissolved: their pixels join the nearest larger grain
         (Euclidean distance on the grid). Their orientations do not enter the grain means.
 
     Returns
@@ -152,6 +155,7 @@ def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size
     """
     if not threshold > 0:
         raise InputError(f"grain threshold must be a positive angle in degrees, got {threshold}")
+    min_size = MIN_SIZE[omap.ndim] if min_size is None else min_size
     if int(min_size) < 1:
         raise InputError(f"min_size must be at least 1 pixel, got {min_size}")
     quaternions = omap.quaternions.reshape(-1, 4)

@@ -3,8 +3,8 @@
 What a materials scientist checks first, measured the way an independent grain analysis does
 (5 degree threshold, face neighbours; :func:`mcrpy_poly.grains.segment_grains`):
 
-- ``n_grains``: grains of at least the minimum size (:data:`MIN_SIZE`: 5 pixels in 2D, 27 voxels
-  in 3D; smaller components are dissolved into their neighbours first), and ``grains_per_area``
+- ``n_grains``: grains of at least the minimum size (:data:`mcrpy_poly.grains.MIN_SIZE`: 5 pixels in
+  2D, 27 voxels in 3D; smaller components are dissolved into their neighbours first), and ``grains_per_area``
   (per um^2 in 2D, per um^3 in 3D);
 - ``mean_equivalent_diameter`` (um) of those grains;
 - ``chord_mean_<axis>`` (um): mean length of the runs of one grain along each axis (in a
@@ -25,8 +25,6 @@ import numpy as np
 from ..grains import Grains, face_neighbour_pairs, segment_grains
 from .distributions import AXIS_NAMES, chord_lengths, equivalent_diameters
 
-#: Smallest grain counted, in pixels, by dimension.
-MIN_SIZE = {2: 5, 3: 27}
 #: Width of the boundary-misorientation histogram bins, degrees.
 BIN_WIDTH = 1.0
 #: Upper end of the histogram: the largest disorientation of any proper point group is below 180.
@@ -35,12 +33,6 @@ MAX_ANGLE = 180.0
 RELATIVE = ("grains_per_area", "mean_equivalent_diameter", "chord_mean_y", "chord_mean_x", "chord_mean_z")
 #: Metrics compared as plain differences (already fractions).
 ABSOLUTE = ("speckle_fraction", "interior_fraction", "boundary_fraction")
-
-
-def segment(omap, periodic: bool, threshold: float = 5.0, min_size: int | None = None) -> Grains:
-    """:func:`~mcrpy_poly.grains.segment_grains` with the minimum size of :data:`MIN_SIZE` by default."""
-    return segment_grains(omap, threshold=threshold, periodic=periodic,
-                          min_size=MIN_SIZE[omap.ndim] if min_size is None else int(min_size))
 
 
 def metrics_of_grains(grains: Grains) -> dict:
@@ -77,13 +69,13 @@ def grain_metrics(omap, periodic: bool, threshold: float = 5.0, min_size: int | 
     threshold : float
         Grain-boundary disorientation, degrees.
     min_size : int, optional
-        Smallest grain, pixels (default :data:`MIN_SIZE`).
+        Smallest grain, pixels (default :data:`mcrpy_poly.grains.MIN_SIZE`).
 
     Returns
     -------
     dict
     """
-    return metrics_of_grains(segment(omap, periodic, threshold, min_size))
+    return metrics_of_grains(segment_grains(omap, threshold=threshold, periodic=periodic, min_size=min_size))
 
 
 def histogram_w1(reference, candidate, bin_width: float = BIN_WIDTH) -> float:
