@@ -146,8 +146,9 @@ def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size
         Connect pixels across opposite faces (for periodic reconstructions and synthetic
         maps; EBSD maps are not periodic).
     min_size : int, optional
-        Default :data:`MIN_SIZE` of the map's dimension. Grains of fewer pixels are dissolved: their pixels join the nearest larger grain
-        (Euclidean distance on the grid). Their orientations do not enter the grain means.
+        Default :data:`MIN_SIZE` of the map's dimension. Grains of fewer pixels are dissolved:
+        their pixels join the nearest larger grain (Euclidean distance on the grid). Their
+        orientations do not enter the grain means.
 
     Returns
     -------
