@@ -64,6 +64,45 @@ def test_upsample_repeats_each_voxel():
         np.testing.assert_array_equal(up[i, j, k], state[i // 2, j // 2, k // 2])
 
 
+def _two_grains_along_a_diagonal(n):
+    """Coarse n x n state: grain A (identity) where i + j < n, grain B (40 deg about z) elsewhere, both with
+    1 degree of scatter."""
+    from mcrpy_poly.orientation.quaternion import from_axis_angle, multiply
+
+    rng = np.random.default_rng(0)
+    i, j = np.indices((n, n))
+    a, b = from_axis_angle([0.0, 0.0, 1.0], 0.0), from_axis_angle([0.0, 0.0, 1.0], np.radians(40.0))
+    scatter = from_axis_angle(rng.normal(size=(n, n, 3)), np.full((n, n), np.radians(1.0)))
+    return multiply(scatter, np.where((i + j < n)[..., None], a, b)), a
+
+
+def test_grain_aware_upsample_draws_a_boundary_between_cell_centres_not_a_staircase():
+    from mcrpy_poly.orientation import resolve_symmetry
+    from mcrpy_poly.orientation.quaternion import misorientation_angle
+
+    n, factor = 12, 4
+    state, a = _two_grains_along_a_diagonal(n)
+    ops = resolve_symmetry("432").quaternions
+    fine = n * factor
+    u = (np.arange(fine) + 0.5) / factor - 0.5  # fine voxel centres in coarse units
+    # The interpolated indicator of A is 1/2 on i + j = n - 1/2 (away from the periodic seam).
+    level = u[:, None] + u[None, :] - (n - 0.5)
+    truth = level < 0
+    inner = np.zeros((fine, fine), bool)
+    inner[factor:-2 * factor, factor:-2 * factor] = True
+    inner &= np.abs(level) > 1e-9  # voxel centres on the line are ties
+    agreement = {}
+    for symmetry in (ops, None):
+        up = multigrid.upsample(state, factor, symmetry_quaternions=symmetry)
+        is_a = misorientation_angle(up, a, ops) < np.radians(10.0)
+        agreement[symmetry is None] = np.mean(is_a[inner] != truth[inner])
+    assert agreement[False] == 0.0
+    assert agreement[True] > 0.01  # nearest neighbour: a staircase of 4 x 4 blocks
+    # no orientation is made up: every fine voxel holds one of the coarse states
+    up = multigrid.upsample(state, factor, symmetry_quaternions=ops)
+    assert np.all(np.min(np.linalg.norm(up.reshape(-1, 1, 4) - state.reshape(1, -1, 4), axis=-1), axis=1) == 0)
+
+
 def test_plan_shares_iterations_and_drops_the_variogram_on_coarse_levels():
     levels = multigrid.plan((128, 128), ["correlations", "variogram", "mean_variation"],
                             {"correlations": 16, "variogram": 4}, 1000)

@@ -26,8 +26,9 @@ import numpy as np
 from ..atomic import save_npz
 from ..errors import InputError
 from ..orientation import OrientationMap, SHSHBasis, Symmetry
+from .boundaries import SPACINGS, distance_scale
 from .correlations import channel_pairs
-from .registry import DESCRIPTORS, compute_descriptors, resolve_limits, slice_descriptors
+from .registry import NAMES, compute_descriptors, resolve_limits, slice_descriptors
 from .variogram import variogram_lags
 
 _FORMAT = "mcrpy_poly.Characterization/1"
@@ -41,8 +42,9 @@ class Characterization:
     Attributes
     ----------
     descriptors : dict of str to numpy.ndarray
-        By name (keys of :data:`~mcrpy_poly.descriptors.DESCRIPTORS`), float64, shapes as the
-        TensorFlow functions return them.
+        By name (among :data:`~mcrpy_poly.descriptors.registry.NAMES`), float64, shapes as the
+        TensorFlow functions return them; ``boundaries`` at the pixel spacings
+        :data:`~.boundaries.SPACINGS` (first axis) that fit the map.
     basis : SHSHBasis
         The SHSH functions (channels) the descriptors are computed on.
     limit_to : dict of str to int
@@ -142,7 +144,7 @@ def load_characterization(path, allow_pickle: bool = False) -> Characterization:
                             source=meta["source"], version=meta["version"])
 
 
-def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=None, basis=None,
+def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=None,
                  unindexed: str = "fill", pairs=None, slice_axis: int | None = None) -> Characterization:
     """SHSH descriptors of an orientation map.
 
@@ -151,7 +153,8 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
     omap : OrientationMap
         2D map or 3D volume.
     descriptors : sequence of str
-        Names among ``"correlations"``, ``"variogram"``, ``"mean_variation"``, ``"texture"``.
+        Names among ``"correlations"``, ``"variogram"``, ``"mean_variation"``, ``"texture"``,
+        ``"boundaries"`` (default all).
     limit_to : int or dict, optional
         Lag windows (default :data:`~mcrpy_poly.descriptors.DEFAULT_LIMIT_TO`).
     basis : SHSHBasis, optional
@@ -183,10 +186,13 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
             mask = omap.indexed
     field_values = omap.shsh(basis)
     pairs = channel_pairs(basis.n_terms) if pairs is None else [tuple(map(int, p)) for p in pairs]
+    plane = omap.shape if slice_axis is None else [s for a, s in enumerate(omap.shape) if a != slice_axis % 3]
+    options = dict(mask=mask, pairs=pairs, t_max=distance_scale(basis),
+                   spacings=[p for p in SPACINGS if p < min(plane)])
     if slice_axis is None:
-        values = compute_descriptors(field_values, descriptors, limits, mask=mask, pairs=pairs)
+        values = compute_descriptors(field_values, descriptors, limits, **options)
     else:
-        values = slice_descriptors(field_values, descriptors, limits, axis=slice_axis, mask=mask, pairs=pairs)
+        values = slice_descriptors(field_values, descriptors, limits, axis=slice_axis, **options)
     values = {name: value.numpy() for name, value in values.items()}
     for name, value in values.items():
         if not np.all(np.isfinite(value)):

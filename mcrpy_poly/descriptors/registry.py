@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..errors import InputError
 from ._grid import as_batch, slice_batch
+from .boundaries import batch_boundaries
 from .correlations import batch_correlations, two_point_correlations
 from .texture import batch_texture, texture
 from .variation import batch_mean_variation, mean_variation
@@ -23,11 +24,16 @@ DESCRIPTORS = {
 #: Default lag windows (``|r_i| < limit_to``) of the descriptors that have one.
 DEFAULT_LIMIT_TO = {"correlations": 16, "variogram": 4}
 
+#: Every descriptor name: :data:`DESCRIPTORS` and the grain-boundary descriptor
+#: (:mod:`.boundaries`; it needs the distance scale of the basis, ``t_max``).
+NAMES = (*DESCRIPTORS, "boundaries")
+
 _BATCHED = {
     "correlations": batch_correlations,
     "variogram": batch_variogram,
     "mean_variation": batch_mean_variation,
     "texture": batch_texture,
+    "boundaries": batch_boundaries,
 }
 
 
@@ -45,9 +51,9 @@ def resolve_limits(names, limit_to=None) -> dict:
     dict
         ``{name: int}`` for the names among ``names`` that use a window.
     """
-    unknown = [name for name in names if name not in DESCRIPTORS]
+    unknown = [name for name in names if name not in NAMES]
     if unknown:
-        raise InputError(f"unknown descriptor(s) {unknown}; choose from {sorted(DESCRIPTORS)}")
+        raise InputError(f"unknown descriptor(s) {unknown}; choose from {sorted(NAMES)}")
     if isinstance(limit_to, dict):
         extra = set(limit_to) - set(DEFAULT_LIMIT_TO)
         if extra:
@@ -61,37 +67,44 @@ def resolve_limits(names, limit_to=None) -> dict:
     return {name: int(limits[name]) for name in names if name in limits}
 
 
-def _evaluate(batch, mask, names, limit_to, pairs, per_element=False) -> dict:
+def _evaluate(batch, mask, names, limit_to, pairs, per_element=False, t_max=None, spacings=(1,)) -> dict:
     limits = resolve_limits(names, limit_to)
-    options = {"correlations": {"pairs": pairs}}
+    if "boundaries" in names and t_max is None:
+        raise InputError("the boundaries descriptor needs t_max (boundaries.distance_scale of the basis)")
+    options = {"correlations": {"pairs": pairs}, "boundaries": {"t_max": t_max, "spacings": tuple(spacings)}}
     return {name: _BATCHED[name](batch, mask, limits.get(name), per_element=per_element, **options.get(name, {}))
             for name in names}
 
 
-def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=None, pairs=None) -> dict:
+def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=None, pairs=None, t_max=None,
+                        spacings=(1,)) -> dict:
     """Several descriptors of one SHSH field (2D map or native 3D volume).
 
     Parameters
     ----------
     field : array_like or tf.Tensor, shape (H, W, K) or (H, W, D, K)
     names : sequence of str
-        Keys of :data:`DESCRIPTORS`.
+        Among :data:`NAMES`.
     limit_to : int or dict, optional
         See :func:`resolve_limits`.
     mask : array_like of bool, shape (H, W[, D]), optional
         Indexed pixels; masked statistics as documented per descriptor.
     pairs : sequence of (int, int), optional
         Channel pairs of the correlations (default all ``a <= b``).
+    t_max : float, optional
+        Distance scale of the ``boundaries`` descriptor (:func:`.boundaries.distance_scale`).
+    spacings : sequence of int
+        Pixel spacings of the ``boundaries`` descriptor.
 
     Returns
     -------
     dict of str to tf.Tensor (float64)
     """
-    return _evaluate(*as_batch(field, mask), names, limit_to, pairs)
+    return _evaluate(*as_batch(field, mask), names, limit_to, pairs, t_max=t_max, spacings=spacings)
 
 
 def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int = 0, mask=None, pairs=None,
-                      per_slice: bool = False) -> dict:
+                      per_slice: bool = False, t_max=None, spacings=(1,)) -> dict:
     """2D descriptors averaged over all slices of a volume normal to ``axis`` (or of each slice).
 
     Slice ``i`` normal to axis 0 is ``volume[i]`` with in-plane axes (1, 2); normal to axis
@@ -104,7 +117,7 @@ def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int
     Parameters
     ----------
     volume : array_like or tf.Tensor, shape (H, W, D, K)
-    names, limit_to, mask, pairs
+    names, limit_to, mask, pairs, t_max, spacings
         As in :func:`compute_descriptors` (``mask`` shape ``(H, W, D)``).
     axis : int
         0, 1 or 2.
@@ -117,4 +130,4 @@ def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int
     -------
     dict of str to tf.Tensor, each shaped as the 2D descriptor (``(n_slices, ...)`` per slice)
     """
-    return _evaluate(*slice_batch(volume, axis, mask), names, limit_to, pairs, per_slice)
+    return _evaluate(*slice_batch(volume, axis, mask), names, limit_to, pairs, per_slice, t_max, spacings)

@@ -10,7 +10,9 @@ from ..errors import MemoryBudgetError, ShapeError
 #: Float64 values held per pixel for the state, its SHSH field and the optimiser (L-BFGS memory).
 _PER_PIXEL = 100
 #: Float64 values held per pixel of every slice (or of the field), per unit of each descriptor's size.
-_PER_SLICE_PIXEL = {"correlations": 4, "variogram": 6, "mean_variation": 8, "texture": 2}
+_PER_SLICE_PIXEL = {"correlations": 4, "variogram": 6, "mean_variation": 8, "texture": 2, "boundaries": 3}
+#: Thresholds of the boundaries descriptor (:data:`mcrpy_poly.descriptors.boundaries.N_BINS`).
+_BOUNDARY_BINS = 32
 
 
 def check_shape(shape, limits: dict) -> None:
@@ -40,7 +42,9 @@ def estimate_bytes(shape, n_channels: int, names, limits: dict, n_pairs: int, sl
     from ..descriptors import variogram_lags
 
     n = int(np.prod(shape))
-    sizes = {"correlations": n_pairs, "mean_variation": n_channels, "texture": n_channels}
+    ndim = 2 if sliced else len(shape)
+    sizes = {"correlations": n_pairs, "mean_variation": n_channels, "texture": n_channels,
+             "boundaries": (ndim + ndim * (ndim - 1)) * _BOUNDARY_BINS}  # directions x thresholds
     if "variogram" in names:
         sizes["variogram"] = n_channels * len(variogram_lags(2 if sliced else len(shape), limits["variogram"]))
     per_slice_pixel = sum(_PER_SLICE_PIXEL[name] * sizes[name] for name in names)

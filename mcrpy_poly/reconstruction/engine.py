@@ -16,6 +16,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..descriptors import Characterization, compute_descriptors, relative_error, slice_descriptors
+from ..descriptors.boundaries import distance_scale
 from ..errors import InputError, ShapeError
 from ..orientation import OrientationMap
 from ..orientation.quaternion import random_uniform
@@ -23,6 +24,7 @@ from ..orientation.symmetry import reduce_to_fundamental_zone
 from . import multigrid
 from .budget import check_memory, check_shape, estimate_bytes
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
+from .grain_stage import POLISH_SHARE, run_grain_stage
 from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, DescriptorLoss
 from .optimizers import OPTIMIZER_DEFAULTS, minimize
 from .result import Reconstruction
@@ -163,8 +165,7 @@ class _Engine:
             descriptors = {name: characterization.descriptors[name] for name in level.names}
             if level.n_channels is not None:
                 descriptors, pairs = multigrid.channel_targets(descriptors, self.pairs, level.n_channels)
-            if level.pool > 1:
-                descriptors = multigrid.pooled_targets(descriptors, level.pool, level.names)
+            descriptors = multigrid.pooled_targets(descriptors, level.pool, level.names)
             level_targets.append((axis, descriptors))
         return DescriptorLoss(basis, level.shape, level_targets, self.weights, level.limits, pairs)
 
@@ -196,7 +197,8 @@ class _Engine:
         for index in range(first_level, len(self.levels)):
             level = self.levels[index]
             if index > first_level:
-                state = multigrid.upsample(run.best_state, self.levels[index - 1].pool // level.pool, level.shape)
+                state = multigrid.upsample(run.best_state, self.levels[index - 1].pool // level.pool, level.shape,
+                                           self.basis.symmetry.quaternions)
                 run.level_done = 0
             if resume is None or index > first_level:
                 run.level_starts.append(len(run.history))
@@ -217,7 +219,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                 optimizer_options=None, max_iter: int = 1000, levels: int | None = None, seeds: int = 1,
                 seed: int = 0, initial=None, degree_continuation: bool | None = None, checkpoint=None,
                 checkpoint_every: int = 100, resume: bool = False, progress: bool = True, callback=None,
-                memory_limit: int | None = None) -> Reconstruction:
+                memory_limit: int | None = None, grain_stage: bool = True) -> Reconstruction:
     """Reconstruct an orientation map or volume with the descriptors of a reference.
 
     Parameters
@@ -262,6 +264,10 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
         ``callback(evaluation, loss)`` after every loss evaluation (may raise to stop).
     memory_limit : int, optional
         Bytes the run may use (default: the memory available now).
+    grain_stage : bool
+        End with the grain stage (:mod:`.grain_stage`): segment, dissolve specks, one orientation
+        per grain, then polish the grain orientations with :data:`~.grain_stage.POLISH_SHARE` of
+        ``max_iter`` (taken from the levels' budget). The result's ``grains`` is its segmentation.
 
     Returns
     -------
@@ -297,7 +303,9 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     if degree_continuation is None:
         degree_continuation = initial is None
     low_channels = continuation_channels(reference.basis) if degree_continuation else None
-    plan = multigrid.plan(shape, names, limits, int(max_iter), 1 if initial is not None else levels, low_channels)
+    polish_iterations = int(round(POLISH_SHARE * int(max_iter))) if grain_stage and int(max_iter) >= 20 else 0
+    plan = multigrid.plan(shape, names, limits, int(max_iter) - polish_iterations,
+                          1 if initial is not None else levels, low_channels)
     settings = dict(shape=list(shape), descriptors=list(names), weights=weights, limit_to=limits,
                     optimizer=optimizer, optimizer_options=dict(optimizer_options or {}), max_iter=int(max_iter),
                     levels=len(plan), level_iterations=[level.iterations for level in plan],
@@ -305,7 +313,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                     seed=int(seed), initial=None if initial is None else "given",
                     mode="2D" if len(shape) == 2 else ("3D" if targets[0][0] is None else "2D->3D"),
                     symmetry=reference.symmetry.name, n_terms=reference.basis.n_terms,
-                    sources=[c.source for _, c in targets], checkpoint_every=int(checkpoint_every))
+                    sources=[c.source for _, c in targets], checkpoint_every=int(checkpoint_every),
+                    grain_stage=bool(grain_stage), polish_iterations=polish_iterations)
     start = load_checkpoint(checkpoint) if resume else None
     if start is not None:
         check_compatible(start, settings, checkpoint)
@@ -329,17 +338,29 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
             engine.finished_losses.append(outcome["final_loss"])
             if engine.best is None or outcome["final_loss"] < engine.best["final_loss"]:
                 engine.best = outcome
-    best = engine.best
+        best = engine.best
+        history, level_starts, final_loss = list(best["history"]), list(best["level_starts"]), best["final_loss"]
+        quaternions = reduce_to_fundamental_zone(best["state"] / np.linalg.norm(best["state"], axis=-1, keepdims=True),
+                                                 reference.symmetry)
+        orientations = OrientationMap(quaternions, reference.symmetry, source="mcrpy_poly.reconstruct")
+        grains = None
+        if grain_stage:
+            started_stage = time.perf_counter()
+            level_starts.append(len(history))
+
+            def on_polish(value):
+                history.append(value)
+                bar.update(1)
+
+            orientations, grains = run_grain_stage(orientations, engine.losses[-1], polish_iterations, on_polish)
+            final_loss = engine.losses[-1](orientations.quaternions)
+            timings["grain_stage"] = time.perf_counter() - started_stage
     started_output = time.perf_counter()
-    quaternions = reduce_to_fundamental_zone(best["state"] / np.linalg.norm(best["state"], axis=-1, keepdims=True),
-                                             reference.symmetry)
-    orientations = OrientationMap(quaternions, reference.symmetry, source="mcrpy_poly.reconstruct")
     errors = final_relative_errors(orientations, targets)
     timings["evaluation"] = time.perf_counter() - started_output
     timings["total"] = time.perf_counter() - started
-    return Reconstruction(orientations, np.asarray(best["history"]), settings, list(best["level_starts"]),
-                          float(best["initial_loss"]), float(best["final_loss"]), list(engine.finished_losses),
-                          errors, timings)
+    return Reconstruction(orientations, np.asarray(history), settings, level_starts, float(best["initial_loss"]),
+                          float(final_loss), list(engine.finished_losses), errors, timings, grains=grains)
 
 
 def final_relative_errors(orientations: OrientationMap, targets) -> dict:
@@ -350,7 +371,9 @@ def final_relative_errors(orientations: OrientationMap, targets) -> dict:
     errors = {}
     for axis, characterization in targets:
         names = list(characterization.descriptors)
-        options = dict(limit_to=characterization.limit_to, pairs=characterization.pairs)
+        spacings = 2 ** np.arange(len(characterization.descriptors.get("boundaries", [])))
+        options = dict(limit_to=characterization.limit_to, pairs=characterization.pairs,
+                       t_max=distance_scale(reference.basis), spacings=spacings)
         values = (compute_descriptors(field, names, **options) if axis is None
                   else slice_descriptors(field, names, axis=axis, **options))
         for name in names:

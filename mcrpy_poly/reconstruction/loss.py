@@ -17,6 +17,12 @@ measures: with one global norm, channels whose target is small (on a textured he
 c-axis functions that barely vary) were fitted only in absolute terms (78 % of the variogram
 entries within 5 % instead of 96 %; benchmarks/results/reconstruction.md). A channel's norm is
 floored at :data:`CHANNEL_FLOOR` times the mean, so a constant channel cannot dominate.
+
+The grain-boundary descriptor (:mod:`mcrpy_poly.descriptors.boundaries`, :data:`TRANSPORT`) enters
+as its relative Wasserstein-1 distance, ``w * sum |D - T| / sum T`` per row (not squared): its
+vector is a weighted complementary distribution, whose L1 difference is the transport distance
+between the two neighbour-distance distributions; a squared distance of histograms barely sees a
+few per cent of pixel pairs in the wrong place, a transport distance does.
 """
 from __future__ import annotations
 
@@ -24,12 +30,13 @@ import numpy as np
 import tensorflow as tf
 
 from ..descriptors import compute_descriptors, slice_descriptors
+from ..descriptors.boundaries import distance_scale
 
 #: Descriptors of a reconstruction by default: paper 004's set (section 3.2) plus the texture
 #: (the mean SHSH vector), which costs nothing and pins the one-point statistics: on the MCRpy
 #: example map the texture error falls from 2.6 % to 0.04 % and the final loss does not rise
 #: (1.5e-4 vs 1.7e-4); on the sdss austenite map from 19 % to 0.04 % (benchmarks/RESULTS.md).
-DEFAULT_DESCRIPTORS = ("correlations", "variogram", "mean_variation", "texture")
+DEFAULT_DESCRIPTORS = ("correlations", "variogram", "mean_variation", "texture", "boundaries")
 
 #: Default weight of each descriptor's squared relative error. The mean variation regularises
 #: grain interiors without dominating the spatial statistics (paper 004, Fig. 8). The variogram
@@ -38,18 +45,24 @@ DEFAULT_DESCRIPTORS = ("correlations", "variogram", "mean_variation", "texture")
 #: within 5 % rise from 99.8 to 100 % on the MCRpy example map, from 95.9 to 97.6 % on a textured
 #: hexagonal map and from 72.5 to 87.1 % on the sdss austenite map (256 x 256: 84.3 to 93.8 %),
 #: while the correlation errors move by at most 0.25 points (benchmarks/results/reconstruction.md).
-DEFAULT_WEIGHTS = {"correlations": 1.0, "variogram": 3.0, "mean_variation": 0.1, "texture": 1.0}
+DEFAULT_WEIGHTS = {"correlations": 1.0, "variogram": 3.0, "mean_variation": 0.1, "texture": 1.0, "boundaries": 3.0}
 
 #: Descriptors whose residual is normalised channel by channel (module docstring).
 PER_CHANNEL = ("variogram",)
 #: Floor of a channel's squared target norm, relative to the mean over channels.
 CHANNEL_FLOOR = 1e-4
+#: Descriptors compared by the L1 norm of their residual (a transport distance), not its square.
+TRANSPORT = ("boundaries",)
 
 
 def residual_scale(name: str, target: np.ndarray, weight: float):
     """Weight of the squared residual of each row (first axis) of ``target``: ``weight /
     ||target||^2`` for every row, or for :data:`PER_CHANNEL` descriptors the per-channel
-    ``weight / (K ||target_k||^2)``; shape ``(n_rows,)``."""
+    ``weight / (K ||target_k||^2)``, for :data:`TRANSPORT` descriptors ``weight / (n_rows
+    sum |target_row|)`` (a relative L1 residual); shape ``(n_rows,)``."""
+    if name in TRANSPORT:
+        return weight / (target.shape[0] * np.maximum(np.sum(np.abs(target.reshape(target.shape[0], -1)), axis=1),
+                                                      1e-300))
     energy = np.sum(target.reshape(target.shape[0], -1) ** 2, axis=1)
     if name not in PER_CHANNEL:
         return np.full(target.shape[0], weight / max(float(np.sum(energy)), 1e-300))
@@ -88,6 +101,7 @@ class DescriptorLoss:
                 scale = tf.constant(residual_scale(name, target, float(weights[name])), tf.float64)
                 self.terms.append((axis, name, tf.constant(target), scale))
         self.names = sorted({name for _, name, _, _ in self.terms})
+        self.t_max = distance_scale(basis) if "boundaries" in self.names else None
         spec = tf.TensorSpec(self.shape + (4,), tf.float64)
         self.value_and_gradient = tf.function(self._value_and_gradient, input_signature=[spec], autograph=False)
 
@@ -95,7 +109,7 @@ class DescriptorLoss:
         """Descriptors ``{name: (n_slices, ...)}`` of the whole field (``axis=None``) or of
         each of its slices normal to ``axis``."""
         names = sorted({name for a, name, _, _ in self.terms if a == axis})
-        options = dict(names=names, limit_to=self.limits, pairs=self.pairs)
+        options = dict(names=names, limit_to=self.limits, pairs=self.pairs, t_max=self.t_max)
         if axis is None:
             return {name: value[None] for name, value in compute_descriptors(field, **options).items()}
         return slice_descriptors(field, axis=axis, per_slice=True, **options)
@@ -109,7 +123,8 @@ class DescriptorLoss:
             for a, name, target, scale in self.terms:
                 if a == axis:
                     residual = current[name] - target[None]
-                    rows = tf.reduce_sum(tf.reshape(residual * residual, [residual.shape[0], residual.shape[1], -1]),
+                    size = tf.abs(residual) if name in TRANSPORT else residual * residual
+                    rows = tf.reduce_sum(tf.reshape(size, [residual.shape[0], residual.shape[1], -1]),
                                          axis=2)  # (n_slices, n_rows)
                     values[name] = values.get(name, 0.0) + tf.reduce_mean(tf.reduce_sum(rows * scale, axis=1))
         return values

@@ -44,6 +44,8 @@ class Reconstruction:
         largest over the three axes of the slice-averaged descriptors).
     timings : dict of str to float
         Seconds per stage.
+    grains : Grains or None
+        Segmentation of ``orientations`` by the grain stage (:mod:`.grain_stage`), if it ran.
     """
 
     orientations: OrientationMap
@@ -55,6 +57,7 @@ class Reconstruction:
     ensemble_losses: list = field(default_factory=list)
     relative_errors: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    grains: object = None
 
     def __repr__(self):
         return (f"Reconstruction(shape={self.orientations.shape}, evaluations={len(self.loss_history)}, "
