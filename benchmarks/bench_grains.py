@@ -106,6 +106,14 @@ MAX_ITER_3D = 300
 CONFIGS = {
     "default": {},
     "no_boundaries": dict(descriptors=("correlations", "variogram", "mean_variation", "texture")),
+    "no_grain_stage": dict(grain_stage=False),
+    "nearest_upsampling": dict(upsampling="nearest"),
+    "levels_1": dict(levels=1),
+    "levels_3": dict(levels=3),
+    "boundaries_weight_1": dict(weights={"boundaries": 1.0}),
+    "boundaries_weight_10": dict(weights={"boundaries": 10.0}),
+    "before": dict(descriptors=("correlations", "variogram", "mean_variation", "texture"), grain_stage=False,
+                   upsampling="nearest", levels=4),
 }
 
 

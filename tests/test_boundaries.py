@@ -13,8 +13,8 @@ T_MAX = 4.0
 
 
 def reference(field, spacings, periodic, mask=None):
-    """Direct sums: for each spacing, direction and threshold, the mean over valid pixel pairs of the
-    logistic step at t_b, times the bin width."""
+    """Direct sums: for each spacing, direction and bin, the mean over valid pixel pairs of the share of
+    the bin below the distance, times the bin width."""
     t, width = thresholds(T_MAX)
     shape = field.shape[:-1]
     m = np.ones(shape) if mask is None else mask.astype(float)
@@ -29,7 +29,7 @@ def reference(field, spacings, periodic, mask=None):
                 y = tuple(c % s for c, s in zip(y, shape))
                 w = m[x] * m[y]
                 d = np.sqrt(np.sum((field[y] - field[x]) ** 2) + (1e-4 * T_MAX) ** 2)
-                total += w / (1 + np.exp(-(d - t) / (0.5 * width)))
+                total += w * np.clip((d - t) / width, 0.0, 1.0)
                 count += w
             out[i, j] = width * total / count
     return out
@@ -47,16 +47,17 @@ def test_matches_direct_sums(shape, periodic):
 
 def test_two_grains_give_boundary_density_times_distance():
     """Two stripes of 8 columns on a periodic 16 x 16 grid: along x, 2 of 16 pairs cross a boundary of SHSH
-    distance D, so the sum of the descriptor (the mean distance) is D / 8; along y it is about 0."""
+    distance D, so the sum of the descriptor (the mean distance) is D / 8; along y it is 0."""
     basis = SHSHBasis("m-3m")
     q = np.where((np.arange(16) < 8)[None, :, None], np.array([1.0, 0, 0, 0]),
                  from_axis_angle([0.0, 0.0, 1.0], np.radians(30.0)))
     field = basis(np.broadcast_to(q, (16, 16, 4)))
-    distance = np.linalg.norm(field[0, 8] - field[0, 0])
+    eps = 1e-4 * 2.0  # the smoothing of the distance at 0: sqrt(d^2 + eps^2)
+    distance = np.hypot(np.linalg.norm(field[0, 8] - field[0, 0]), eps)
     values = boundary_distribution(field, 2.0, spacings=(1,)).numpy()[0]
-    assert values[1].sum() == pytest.approx(distance / 8, rel=0.05)  # along x; to within half a bin (0.077)
-    assert values[0].sum() == pytest.approx(0.0, abs=5e-3)  # a zero distance reads as about 1e-3 t_max
-    assert values[2].sum() == pytest.approx(distance / 8, rel=0.05)  # diagonals cross the same boundaries
+    assert values[1].sum() == pytest.approx((2 * distance + 14 * eps) / 16, rel=1e-9)  # along x
+    assert values[0].sum() == pytest.approx(eps, rel=1e-9)  # along y
+    assert values[2].sum() == pytest.approx((2 * distance + 14 * eps) / 16, rel=1e-9)  # diagonals  # diagonals cross the same boundaries
 
 
 def test_l1_difference_is_the_wasserstein_distance_of_the_distances():
@@ -64,8 +65,8 @@ def test_l1_difference_is_the_wasserstein_distance_of_the_distances():
     ramp = np.arange(64.0)[:, None, None] * np.array([1.0, 0, 0])  # neighbour distance 1 along axis 0
     a = boundary_distribution(0.3 * ramp, T_MAX, spacings=(1,), periodic=False).numpy()[0, 0]
     b = boundary_distribution(0.8 * ramp, T_MAX, spacings=(1,), periodic=False).numpy()[0, 0]
-    assert np.abs(a - b).sum() == pytest.approx(0.5, rel=0.03)
-    assert a.sum() == pytest.approx(0.3, rel=0.03)
+    assert np.abs(a - b).sum() == pytest.approx(0.5, rel=1e-6)
+    assert a.sum() == pytest.approx(0.3, rel=1e-6)
 
 
 def test_gradient_matches_finite_differences():

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit-to", type=int, metavar="N", help="lag window of the correlations and the variogram")
     p.add_argument("--optimizer", default="lbfgsb", choices=["lbfgsb", "tnc", "adam", "sgd", "tfp-lbfgs"])
     p.add_argument("--max-iter", type=int, default=1000, metavar="N", help="loss evaluations per seed")
-    p.add_argument("--levels", type=int, metavar="L", help="multigrid levels (default: as many as fit)")
+    p.add_argument("--levels", type=int, metavar="L", help="multigrid levels (default: 2 where they fit)")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="ensemble size; the lowest loss is kept")
     p.add_argument("--seed", type=int, default=0, help="first random seed")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz")

@@ -9,22 +9,22 @@ misorientation alone (cubic ``N = 8``: 0.15 at 5 degrees, 0.80 at 30 degrees), s
 distribution is also a misorientation distribution of the boundaries (twins included). The
 mean variation is only its mean, which cannot tell sharp boundaries from gradients.
 
-The descriptor is the *complementary cumulative distribution* sampled on ``n_bins`` thresholds
-``t_b`` and weighted by the bin widths ``dt_b``:
+The descriptor is the *complementary cumulative distribution* on ``n_bins`` bins ``[e_b, e_b + dt_b)``,
+each bin holding the mean share of its width that the distances exceed:
 
-``S_b = dt_b * mean_x sigmoid((d(x) - t_b) / (dt_b / 2))``,
+``S_b = dt_b * mean_x clip((d(x) - e_b) / dt_b, 0, 1)``,
 
-a smooth (differentiable) stand-in for ``dt_b * P(d > t_b)``. Two such vectors differ in L1 by
-the Wasserstein-1 distance of the two distance distributions, and ``sum_b S_b`` is the mean
-distance, so ``sum |S - T| / sum T`` is a relative W1 (the loss uses exactly that,
-:mod:`mcrpy_poly.reconstruction.loss`). A squared L2 of plain histograms barely sees a few per
-cent of the pairs in the wrong bins; a transport distance does (``notes_grain_fidelity.md``:
-grain sizes within a few per cent with W1, 50 % too small with L2).
+the piecewise-linear interpolation of ``dt_b * P(d > e_b)``: differentiable (a distance moves the
+one bin it lies in), and exact in two ways: ``sum_b S_b`` is the mean distance, and the L1
+difference of two such vectors is the Wasserstein-1 distance of the two distance distributions
+(their CDFs interpolated linearly within bins). So ``sum |S - T| / sum T`` is a relative W1 (the
+loss uses exactly that, :mod:`mcrpy_poly.reconstruction.loss`). A squared L2 of plain histograms
+barely sees a few per cent of the pairs in the wrong bins; a transport distance does
+(``notes_grain_fidelity.md``: grain sizes within a few per cent with W1, 50 % too small with L2).
 
-Bin edges grow quadratically, ``t_max (b / n_bins)^2``, and the thresholds ``t_b`` are the bin
-centres (so ``sum_b S_b`` is the mean distance to within a fraction of a bin): fine bins near 0 tell a
-uniform grain from a slowly drifting one. ``t_max`` is twice the largest norm of the basis's
-SHSH vector (:func:`distance_scale`), an upper bound of any distance.
+Bin edges grow quadratically, ``e_b = t_max (b / n_bins)^2``: fine bins near 0 tell a uniform grain
+from a slowly drifting one. ``t_max`` is twice the largest norm of the basis's SHSH vector
+(:func:`distance_scale`), an upper bound of any distance.
 
 Directions (``(H, W)`` grids): ``(1, 0), (0, 1), (1, 1), (1, -1)``; the diagonals tell
 isotropic grain edges from the staircase of axis-aligned blocks. 3D: the three axes and the
@@ -72,9 +72,9 @@ def distance_scale(basis) -> float:
 
 
 def thresholds(t_max: float, n_bins: int = N_BINS):
-    """Thresholds ``t_b`` (bin centres) and bin widths ``dt_b``, each ``(n_bins,)`` (module docstring)."""
+    """Lower bin edges ``e_b`` and bin widths ``dt_b``, each ``(n_bins,)`` (module docstring)."""
     edges = t_max * (np.arange(n_bins + 1) / n_bins) ** 2
-    return 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+    return edges[:-1], np.diff(edges)
 
 
 def _valid_pairs(spatial, offset, periodic: bool) -> np.ndarray:
@@ -123,7 +123,7 @@ def batch_boundaries(batch, mask, limit_to=None, per_element: bool = False, *, t
             weight = tf.constant(_valid_pairs(spatial, offset, periodic)[None], tf.float64)
             if mask is not None:
                 weight = weight * mask * tf.roll(mask, [-c for c in offset], axes)
-            above = tf.sigmoid((distance[..., None] - t) / (0.5 * width))  # (B, *spatial, n_bins)
+            above = tf.clip_by_value((distance[..., None] - t) / width, 0.0, 1.0)  # (B, *spatial, n_bins)
             sums = tf.reduce_sum(above * weight[..., None], axis=axes)  # (B, n_bins)
             counts = tf.reduce_sum(weight, axis=axes)[:, None]
             if not per_element:
@@ -150,6 +150,7 @@ def boundary_distribution(field, t_max: float, spacings=SPACINGS, periodic: bool
     Returns
     -------
     tf.Tensor, shape (n_spacings, n_directions, n_bins), float64
-        ``sum`` over the last axis is the mean neighbour distance per spacing and direction.
+        ``sum`` over the last axis is the mean neighbour distance per spacing and direction (up to
+        ``t_max``).
     """
     return batch_boundaries(*as_batch(field, mask), t_max=t_max, spacings=spacings, periodic=periodic)

