@@ -12,7 +12,7 @@ from .texture import batch_texture, texture
 from .variation import batch_mean_variation, mean_variation
 from .variogram import batch_variogram, hybrid_variogram
 
-#: Public descriptor functions ``f(field, limit_to, *, mask=None) -> tf.Tensor`` by name.
+#: Public descriptor functions ``f(field, limit_to, *, mask=None, periodic=True) -> tf.Tensor`` by name.
 DESCRIPTORS = {
     "correlations": two_point_correlations,
     "variogram": hybrid_variogram,
@@ -61,14 +61,16 @@ def resolve_limits(names, limit_to=None) -> dict:
     return {name: int(limits[name]) for name in names if name in limits}
 
 
-def _evaluate(batch, mask, names, limit_to, pairs, per_element=False) -> dict:
+def _evaluate(batch, mask, names, limit_to, pairs, per_element=False, periodic=True) -> dict:
     limits = resolve_limits(names, limit_to)
     options = {"correlations": {"pairs": pairs}}
-    return {name: _BATCHED[name](batch, mask, limits.get(name), per_element=per_element, **options.get(name, {}))
+    return {name: _BATCHED[name](batch, mask, limits.get(name), per_element=per_element, periodic=bool(periodic),
+                                 **options.get(name, {}))
             for name in names}
 
 
-def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=None, pairs=None) -> dict:
+def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=None, pairs=None,
+                        periodic: bool = True) -> dict:
     """Several descriptors of one SHSH field (2D map or native 3D volume).
 
     Parameters
@@ -82,16 +84,19 @@ def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=Non
         Indexed pixels; masked statistics as documented per descriptor.
     pairs : sequence of (int, int), optional
         Channel pairs of the correlations (default all ``a <= b``).
+    periodic : bool
+        Shifts wrap around the grid (a reconstruction domain); ``False``: every mean runs over
+        the pixel pairs (triples) inside the field only (a measured map).
 
     Returns
     -------
     dict of str to tf.Tensor (float64)
     """
-    return _evaluate(*as_batch(field, mask), names, limit_to, pairs)
+    return _evaluate(*as_batch(field, mask), names, limit_to, pairs, periodic=periodic)
 
 
 def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int = 0, mask=None, pairs=None,
-                      per_slice: bool = False) -> dict:
+                      per_slice: bool = False, periodic: bool = True) -> dict:
     """2D descriptors averaged over all slices of a volume normal to ``axis`` (or of each slice).
 
     Slice ``i`` normal to axis 0 is ``volume[i]`` with in-plane axes (1, 2); normal to axis
@@ -104,8 +109,9 @@ def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int
     Parameters
     ----------
     volume : array_like or tf.Tensor, shape (H, W, D, K)
-    names, limit_to, mask, pairs
-        As in :func:`compute_descriptors` (``mask`` shape ``(H, W, D)``).
+    names, limit_to, mask, pairs, periodic
+        As in :func:`compute_descriptors` (``mask`` shape ``(H, W, D)``; ``periodic`` applies to
+        the two in-plane axes).
     axis : int
         0, 1 or 2.
     per_slice : bool
@@ -117,4 +123,4 @@ def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int
     -------
     dict of str to tf.Tensor, each shaped as the 2D descriptor (``(n_slices, ...)`` per slice)
     """
-    return _evaluate(*slice_batch(volume, axis, mask), names, limit_to, pairs, per_slice)
+    return _evaluate(*slice_batch(volume, axis, mask), names, limit_to, pairs, per_slice, periodic)
