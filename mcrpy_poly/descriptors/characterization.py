@@ -14,6 +14,21 @@ terms whose pixels are all indexed (``x`` and ``x + r`` for the correlations, ``
 ``x`` for the texture), so a non-indexed pixel contributes nothing and the result is an
 unbiased estimate for the measured region. Maps without non-indexed pixels give identical
 results both ways.
+
+Periodic or not
+---------------
+A measured map is not periodic: its statistics average each lag over the pixel pairs inside
+the map (``periodic=False``, the default for an :class:`OrientationMap` that does not say it
+is periodic). Periodic statistics wrap opposite edges together and add boundaries that are not
+there at every long lag, a bias towards small grains that grows as the map shrinks. Synthetic
+Voronoi maps and reconstructions say they are periodic. A reconstruction's own (periodic)
+statistics estimate the same stationary statistics as a measured map's non-periodic ones, so
+the two are compared directly.
+
+Lag window
+----------
+``limit_to=None`` chooses the correlation window from the map (:mod:`.window`): large enough to
+see its grains; the variogram keeps :data:`~.registry.DEFAULT_LIMIT_TO`.
 """
 from __future__ import annotations
 
@@ -29,6 +44,7 @@ from ..orientation import OrientationMap, SHSHBasis, Symmetry
 from .correlations import channel_pairs
 from .registry import DESCRIPTORS, compute_descriptors, resolve_limits, slice_descriptors
 from .variogram import variogram_lags
+from .window import choose_window
 
 _FORMAT = "mcrpy_poly.Characterization/1"
 _UNINDEXED = ("fill", "exclude")
@@ -57,6 +73,8 @@ class Characterization:
         Fraction of indexed pixels in the source map.
     slice_axis : int or None
         For a volume: the axis the 2D slices were normal to, or ``None`` for native 3D.
+    periodic : bool
+        Whether the statistics wrap around the map (module docstring).
     source : str or None
         File the map came from.
     version : str
@@ -71,6 +89,7 @@ class Characterization:
     unindexed: str = "fill"
     indexed_fraction: float = 1.0
     slice_axis: int | None = None
+    periodic: bool = True
     source: str | None = None
     version: str = ""
 
@@ -102,7 +121,8 @@ class Characterization:
                     degrees=list(self.basis.degrees), labels=[list(label) for label in self.basis.labels],
                     descriptors=list(self.descriptors), limit_to=self.limit_to, shape=list(self.shape),
                     pairs=[list(pair) for pair in self.pairs], unindexed=self.unindexed,
-                    indexed_fraction=self.indexed_fraction, slice_axis=self.slice_axis, source=self.source)
+                    indexed_fraction=self.indexed_fraction, slice_axis=self.slice_axis, periodic=self.periodic,
+                    source=self.source)
 
     def save(self, path) -> Path:
         """Write ``path`` (``.npz``; arrays plus JSON metadata) atomically; returns the path."""
@@ -118,7 +138,8 @@ def load_characterization(path, allow_pickle: bool = False) -> Characterization:
 
     A ``.pickle`` file written by MCRpy (``mcrpy.characterize`` with the SHSH plugins) is read
     by :func:`mcrpy_poly.mcrpy_bridge.load_mcrpy_characterization`, only with
-    ``allow_pickle=True`` (pickles can run code: only files you trust).
+    ``allow_pickle=True`` (pickles can run code: only files you trust). Files written before
+    characterizations recorded ``periodic`` read as periodic (all statistics were).
     """
     path = Path(path)
     if path.suffix in (".pickle", ".pkl"):
@@ -139,11 +160,12 @@ def load_characterization(path, allow_pickle: bool = False) -> Characterization:
     return Characterization(arrays, basis, meta["limit_to"], tuple(meta["shape"]),
                             pairs=[tuple(pair) for pair in meta["pairs"]], unindexed=meta["unindexed"],
                             indexed_fraction=meta["indexed_fraction"], slice_axis=meta["slice_axis"],
-                            source=meta["source"], version=meta["version"])
+                            periodic=meta.get("periodic", True), source=meta["source"], version=meta["version"])
 
 
 def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=None, basis=None,
-                 unindexed: str = "fill", pairs=None, slice_axis: int | None = None) -> Characterization:
+                 unindexed: str = "fill", pairs=None, slice_axis: int | None = None,
+                 periodic: bool | None = None) -> Characterization:
     """SHSH descriptors of an orientation map.
 
     Parameters
@@ -153,7 +175,9 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
     descriptors : sequence of str
         Names among ``"correlations"``, ``"variogram"``, ``"mean_variation"``, ``"texture"``.
     limit_to : int or dict, optional
-        Lag windows (default :data:`~mcrpy_poly.descriptors.DEFAULT_LIMIT_TO`).
+        Lag windows (default: the correlation window chosen from the map,
+        :func:`~mcrpy_poly.descriptors.window.choose_window`; the others from
+        :data:`~mcrpy_poly.descriptors.DEFAULT_LIMIT_TO`).
     basis : SHSHBasis, optional
         Default ``SHSHBasis(omap.symmetry)`` (cubic: the 9 functions of ``N = 8``).
     unindexed : {"fill", "exclude"}
@@ -163,6 +187,9 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
     slice_axis : int, optional
         For a volume: describe its 2D slices normal to this axis instead of the native 3D
         statistics (to compare a volume with a 2D section).
+    periodic : bool, optional
+        Statistics that wrap around the map, or over the pixel pairs inside it (module
+        docstring); default ``omap.periodic``.
 
     Returns
     -------
@@ -174,6 +201,9 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
         raise InputError(f"slice_axis needs a 3D volume, the map has shape {omap.shape}")
     basis = SHSHBasis(omap.symmetry) if basis is None else basis
     descriptors = list(descriptors)
+    periodic = omap.periodic if periodic is None else bool(periodic)
+    if limit_to is None and "correlations" in descriptors:
+        limit_to = {"correlations": choose_window(omap, basis, slice_axis=slice_axis, periodic=periodic)}
     limits = resolve_limits(descriptors, limit_to)
     mask, indexed_fraction = None, omap.indexed_fraction
     if omap.n_indexed < omap.indexed.size:
@@ -183,10 +213,11 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
             mask = omap.indexed
     field_values = omap.shsh(basis)
     pairs = channel_pairs(basis.n_terms) if pairs is None else [tuple(map(int, p)) for p in pairs]
+    options = dict(mask=mask, pairs=pairs, periodic=periodic)
     if slice_axis is None:
-        values = compute_descriptors(field_values, descriptors, limits, mask=mask, pairs=pairs)
+        values = compute_descriptors(field_values, descriptors, limits, **options)
     else:
-        values = slice_descriptors(field_values, descriptors, limits, axis=slice_axis, mask=mask, pairs=pairs)
+        values = slice_descriptors(field_values, descriptors, limits, axis=slice_axis, **options)
     values = {name: value.numpy() for name, value in values.items()}
     for name, value in values.items():
         if not np.all(np.isfinite(value)):
@@ -195,8 +226,8 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
     from .. import __version__
 
     return Characterization(values, basis, limits, tuple(omap.shape), pairs=pairs, unindexed=unindexed,
-                            indexed_fraction=indexed_fraction,
-                            slice_axis=slice_axis, source=None if omap.source is None else str(omap.source),
+                            indexed_fraction=indexed_fraction, slice_axis=slice_axis, periodic=periodic,
+                            source=None if omap.source is None else str(omap.source),
                             version=__version__)
 
 

@@ -333,7 +333,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     started_output = time.perf_counter()
     quaternions = reduce_to_fundamental_zone(best["state"] / np.linalg.norm(best["state"], axis=-1, keepdims=True),
                                              reference.symmetry)
-    orientations = OrientationMap(quaternions, reference.symmetry, source="mcrpy_poly.reconstruct")
+    orientations = OrientationMap(quaternions, reference.symmetry, source="mcrpy_poly.reconstruct",
+                                  periodic=True)
     errors = final_relative_errors(orientations, targets)
     timings["evaluation"] = time.perf_counter() - started_output
     timings["total"] = time.perf_counter() - started

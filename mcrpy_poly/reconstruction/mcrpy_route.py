@@ -158,7 +158,8 @@ def reconstruct_with_mcrpy(reference: OrientationMap, shape, descriptor_types=DE
     level_starts = [int(i) for i in np.flatnonzero(iterations == 0)]
     state = ms.x[0].numpy()
     quaternions = reduce_to_fundamental_zone(state / np.linalg.norm(state, axis=-1, keepdims=True), symmetry.symmetry)
-    orientations = OrientationMap(quaternions, reference.point_group, source="mcrpy_poly.mcrpy_route")
+    orientations = OrientationMap(quaternions, reference.point_group, source="mcrpy_poly.mcrpy_route",
+                                  periodic=True)
     run_settings = dict(shape=list(shape), route="mcrpy", descriptor_types=list(descriptor_types),
                         descriptor_weights=weights, limit_to=limit_to, max_iter=max_iter,
                         use_multigrid=use_multigrid, levels=len(level_starts), seed=seed,
