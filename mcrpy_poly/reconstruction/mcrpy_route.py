@@ -114,7 +114,7 @@ def reconstruct_with_mcrpy(reference: OrientationMap, shape, descriptor_types=DE
     Parameters
     ----------
     reference : OrientationMap
-        2D map (non-indexed pixels are filled).
+        2D map (non-indexed pixels are filled), characterized periodic or not as it says.
     shape : tuple of int
         ``(H, W)``, or ``(N, N, N)`` for 2D -> 3D (MCRpy's slice loss, equal sides).
     descriptor_types : sequence of str
@@ -147,6 +147,7 @@ def reconstruct_with_mcrpy(reference: OrientationMap, shape, descriptor_types=DE
     symmetry = MCRpySymmetry(reference.point_group)
     settings = mcrpy.CharacterizationSettings(descriptor_types=list(descriptor_types), limit_to=limit_to,
                                               use_multigrid_descriptor=use_multigrid, symmetry=symmetry)
+    settings.periodic = reference.periodic  # passed on to the plugins; the reconstruction stays periodic
     characterization = mcrpy.characterize(mcrpy_microstructure(reference), settings)
     weights = list(descriptor_weights) if descriptor_weights is not None else [1.0] * len(descriptor_types)
     dmcr = OrientationDMCR(seed=seed, descriptor_types=list(descriptor_types), descriptor_weights=weights,
