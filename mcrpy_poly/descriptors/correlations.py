@@ -90,7 +90,8 @@ def batch_correlations(batch, mask, limit_to: int, pairs=None, per_element: bool
         counts = float(np.prod(spatial)) * (1 if per_element else batch.shape[0])
     else:
         sums = _correlation_sums(batch * mask[..., None], limit_to, pairs, per_element)
-        counts = _correlation_sums(mask[..., None], limit_to, np.zeros((1, 2), np.int64), per_element)
+        # Pair counts are integers: rounding removes the FFT's round-off, so a lag without pairs is 0 / 0.
+        counts = tf.round(_correlation_sums(mask[..., None], limit_to, np.zeros((1, 2), np.int64), per_element))
     values = sums / counts
     return values if per_element else values[0]
 
