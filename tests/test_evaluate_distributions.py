@@ -14,7 +14,7 @@ from mcrpy_poly.evaluate.distributions import (
     neighbour_misorientations,
     wasserstein1,
 )
-from mcrpy_poly.evaluate.grains import segment_grains
+from mcrpy_poly.grains import segment_grains
 from mcrpy_poly.orientation.quaternion import from_axis_angle
 from mcrpy_poly.synthetic import voronoi
 

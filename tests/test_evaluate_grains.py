@@ -4,7 +4,7 @@ import pytest
 
 from mcrpy_poly import OrientationMap
 from mcrpy_poly.errors import InputError
-from mcrpy_poly.evaluate.grains import face_neighbour_pairs, segment_grains
+from mcrpy_poly.grains import face_neighbour_pairs, segment_grains
 from mcrpy_poly.orientation.quaternion import from_axis_angle, misorientation_angle, multiply
 from mcrpy_poly.synthetic import voronoi
 

@@ -3,7 +3,7 @@ paper 000 Figs. 8-14, Table 1; paper 002 Table 1).
 
 - :func:`compare` -> :class:`Comparison` (``.metrics``, ``.to_json``, ``.save_report``);
 - :mod:`~mcrpy_poly.evaluate.ipf`: IPF colours and PNGs (:func:`ipf_rgb`, :func:`save_ipf_png`);
-- :mod:`~mcrpy_poly.evaluate.grains`: grain segmentation (:func:`segment_grains`);
+- :mod:`~mcrpy_poly.grains`: grain segmentation (:func:`segment_grains`);
 - :mod:`~mcrpy_poly.evaluate.distributions`: grain statistics and their distances;
 - :mod:`~mcrpy_poly.evaluate.texture`, :mod:`~mcrpy_poly.evaluate.pole_figures`: ODF and pole figures;
 - :mod:`~mcrpy_poly.evaluate.statistics`: correlation and variogram maps, relative error maps;
@@ -11,7 +11,7 @@ paper 000 Figs. 8-14, Table 1; paper 002 Table 1).
 """
 from importlib import import_module
 
-from .grains import Grains, segment_grains
+from ..grains import Grains, segment_grains
 from .ipf import ipf_rgb, save_ipf_png
 
 

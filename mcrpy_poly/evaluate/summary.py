@@ -15,9 +15,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import InputError
+from ..grains import segment_grains
 from ..orientation.shsh import SHSHBasis
 from .distributions import grain_statistics
-from .grains import segment_grains
 from .sections import PLANE_NAMES, map_section
 from .statistics import plane_statistics
 from .texture import ODF_DEGREE, odf_basis, odf_coefficients, shsh_field

@@ -3,7 +3,11 @@
 Two face-neighbouring indexed pixels belong to the same grain when their disorientation
 (smallest rotation angle over the crystal symmetry) is below a threshold; grains are the
 connected components of that graph (scipy's sparse connected components), across the
-periodic boundary when asked. 2D maps and 3D volumes alike.
+periodic boundary when asked. 2D maps and 3D volumes alike. Components below a minimum size
+("speckle") are dissolved into their nearest larger grain; what they held, the misorientation of
+every face-neighbour pair across a boundary and the share of grain-interior pixels are kept on
+the :class:`Grains` for the grain metrics (:mod:`mcrpy_poly.evaluate.grain_metrics`) and the
+grain stage of a reconstruction.
 """
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 
-from ..errors import InputError
-from ..orientation.quaternion import misorientation_angle, multiply, normalize
+from .errors import InputError
+from .orientation.quaternion import misorientation_angle, multiply, normalize
+
+#: Smallest grain, in pixels, by dimension: 5 pixels in 2D, 27 voxels (3 x 3 x 3) in 3D.
+MIN_SIZE = {2: 5, 3: 27}
 
 
 def face_neighbour_pairs(shape, periodic: bool):
@@ -66,6 +73,13 @@ class Grains:
         Misorientation threshold in degrees.
     min_size : int
         Smallest grain kept, in pixels.
+    speckle_fraction : float
+        Share of the indexed pixels that were in components below ``min_size`` (dissolved).
+    boundary_angles : numpy.ndarray, shape (n_boundary_pairs,)
+        Disorientation (degrees) of every face-neighbour pixel pair at or above ``threshold``.
+    interior_fraction : float
+        Share of the indexed pixels whose face neighbours (all ``2 * ndim`` of them; at a
+        non-periodic edge the ones inside the map) lie within ``threshold``.
     """
 
     labels: np.ndarray
@@ -75,6 +89,9 @@ class Grains:
     periodic: bool
     threshold: float
     min_size: int
+    speckle_fraction: float = 0.0
+    boundary_angles: np.ndarray = None
+    interior_fraction: float = float("nan")
 
     @property
     def n_grains(self) -> int:
@@ -116,7 +133,7 @@ class Grains:
         return offset * np.asarray(self.step)
 
 
-def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size: int = 5) -> Grains:
+def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size: int | None = None) -> Grains:
     """Segment a map or volume into grains.
 
     Parameters
@@ -128,9 +145,10 @@ def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size
     periodic : bool
         Connect pixels across opposite faces (for periodic reconstructions and synthetic
         maps; EBSD maps are not periodic).
-    min_size : int
-        Grains of fewer pixels are dissolved: their pixels join the nearest larger grain
-        (Euclidean distance on the grid). Their orientations do not enter the grain means.
+    min_size : int, optional
+        Default :data:`MIN_SIZE` of the map's dimension. Grains of fewer pixels are dissolved:
+        their pixels join the nearest larger grain (Euclidean distance on the grid). Their
+        orientations do not enter the grain means.
 
     Returns
     -------
@@ -138,30 +156,40 @@ def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size
     """
     if not threshold > 0:
         raise InputError(f"grain threshold must be a positive angle in degrees, got {threshold}")
+    min_size = MIN_SIZE[omap.ndim] if min_size is None else min_size
     if int(min_size) < 1:
         raise InputError(f"min_size must be at least 1 pixel, got {min_size}")
     quaternions = omap.quaternions.reshape(-1, 4)
     indexed = omap.indexed.ravel()
     n_pixels = len(quaternions)
-    edges = []
+    edges, boundary_angles = [], []
+    open_ends = np.zeros(n_pixels, np.int64)  # incident pairs across a boundary, per pixel
     for first, second in face_neighbour_pairs(omap.shape, periodic):
         both = indexed[first] & indexed[second]
         first, second = first[both], second[both]
         # Most neighbours are close without any symmetry operator: test those first.
         close = np.abs(np.sum(quaternions[first] * quaternions[second], axis=1)) > np.cos(np.radians(threshold) / 2)
-        rest = ~close
-        close[rest] = misorientation_angle(quaternions[first[rest]], quaternions[second[rest]],
-                                           omap.symmetry.quaternions) < np.radians(threshold)
+        rest = np.flatnonzero(~close)
+        angles = misorientation_angle(quaternions[first[rest]], quaternions[second[rest]], omap.symmetry.quaternions)
+        close[rest] = angles < np.radians(threshold)
+        boundary_angles.append(np.degrees(angles[angles >= np.radians(threshold)]))
         edges.append((first[close], second[close]))
+        np.add.at(open_ends, first[~close], 1)
+        np.add.at(open_ends, second[~close], 1)
     first = np.concatenate([e[0] for e in edges])
     second = np.concatenate([e[1] for e in edges])
     graph = sparse.coo_matrix((np.ones(len(first), bool), (first, second)), shape=(n_pixels, n_pixels))
     _, component = connected_components(graph, directed=False)
     component = np.where(indexed, component, -1)
-    labels, core = _drop_small(component.reshape(omap.shape), int(min_size))
+    component = component.reshape(omap.shape)
+    labels, core = _drop_small(component, int(min_size))
     orientations = mean_orientations(omap.quaternions[core], labels[core], omap.symmetry.quaternions)
+    n_indexed = max(int(indexed.sum()), 1)
     return Grains(labels=labels, orientations=orientations, symmetry=omap.symmetry, step=omap.step,
-                  periodic=bool(periodic), threshold=float(threshold), min_size=int(min_size))
+                  periodic=bool(periodic), threshold=float(threshold), min_size=int(min_size),
+                  speckle_fraction=float(np.sum((component >= 0) & ~core)) / n_indexed,
+                  boundary_angles=np.concatenate(boundary_angles),
+                  interior_fraction=float(np.sum(indexed & (open_ends == 0))) / n_indexed)
 
 
 def _drop_small(component, min_size):
