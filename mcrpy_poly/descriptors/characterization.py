@@ -44,7 +44,7 @@ from ..orientation import OrientationMap, SHSHBasis, Symmetry
 from .correlations import channel_pairs
 from .registry import DESCRIPTORS, compute_descriptors, resolve_limits, slice_descriptors
 from .variogram import variogram_lags
-from .window import choose_window
+from .window import window_of_field
 
 _FORMAT = "mcrpy_poly.Characterization/1"
 _UNINDEXED = ("fill", "exclude")
@@ -202,16 +202,16 @@ def characterize(omap: OrientationMap, descriptors=tuple(DESCRIPTORS), limit_to=
     basis = SHSHBasis(omap.symmetry) if basis is None else basis
     descriptors = list(descriptors)
     periodic = omap.periodic if periodic is None else bool(periodic)
-    if limit_to is None and "correlations" in descriptors:
-        limit_to = {"correlations": choose_window(omap, basis, slice_axis=slice_axis, periodic=periodic)}
-    limits = resolve_limits(descriptors, limit_to)
-    mask, indexed_fraction = None, omap.indexed_fraction
+    mask, indexed, indexed_fraction = None, omap.indexed, omap.indexed_fraction
     if omap.n_indexed < omap.indexed.size:
         if unindexed == "fill":
             omap = omap.fill_unindexed()
         else:
             mask = omap.indexed
     field_values = omap.shsh(basis)
+    if limit_to is None and "correlations" in descriptors:
+        limit_to = {"correlations": window_of_field(field_values, indexed, slice_axis, periodic)[0]}
+    limits = resolve_limits(descriptors, limit_to)
     pairs = channel_pairs(basis.n_terms) if pairs is None else [tuple(map(int, p)) for p in pairs]
     options = dict(mask=mask, pairs=pairs, periodic=periodic)
     if slice_axis is None:

@@ -123,12 +123,17 @@ def window_and_length(omap, basis=None, slice_axis: int | None = None, periodic:
 
     basis = SHSHBasis(omap.symmetry) if basis is None else basis
     periodic = omap.periodic if periodic is None else bool(periodic)
-    field, mask = omap.shsh(basis), omap.indexed
+    return window_of_field(omap.shsh(basis), omap.indexed, slice_axis, periodic, max_window)
+
+
+def window_of_field(field, indexed, slice_axis: int | None = None, periodic: bool = False,
+                    max_window: int | None = None) -> tuple[int, float]:
+    """:func:`window_and_length` of an SHSH field ``(H, W[, D], K)`` with its indexed pixels."""
     if slice_axis is not None:
-        middle = omap.shape[slice_axis] // 2
-        field, mask = np.take(field, middle, axis=slice_axis), np.take(mask, middle, axis=slice_axis)
+        middle = field.shape[slice_axis] // 2
+        field, indexed = np.take(field, middle, axis=slice_axis), np.take(indexed, middle, axis=slice_axis)
     search = map_window_cap(field.shape[:-1])
     cap = search if max_window is None else max(1, min(search, int(max_window)))
-    length = correlation_length(covariance_profile(field, search, None if mask.all() else mask, periodic))
+    length = correlation_length(covariance_profile(field, search, None if indexed.all() else indexed, periodic))
     wanted = math.ceil(LENGTHS_PER_WINDOW * length) + 1 if math.isfinite(length) else search
     return int(min(max(wanted, MIN_WINDOW), cap)), float(length)
