@@ -2,7 +2,7 @@
 
 Usage::
 
-    nice -n 10 python benchmarks/bench_targets.py [--max-iter 1000] [--shape 128 128] [--maps NAME ...]
+    nice -n 10 python benchmarks/bench_targets.py [--max-iter 1000] [--shape 128 128] [--maps NAME ...] [--append]
 
 Reproduces the table of ``../shared/notes_grain_fidelity.md`` on the maps at hand: each map is
 characterized four ways (periodic or non-periodic statistics; correlation window 16 or chosen
@@ -21,7 +21,8 @@ periodic reconstructions periodic). Maps (needs ``../shared/ebsd`` beside the ch
   (random texture, ED about 27 px; the crop is not periodic).
 
 Prints a Markdown table and writes it to ``benchmarks/results/targets.md`` (with the command,
-the machine load and the windows chosen on each map).
+the machine load and the windows chosen on each map); ``--append`` adds it to the file instead
+(runs with different evaluation budgets per map).
 """
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def main():
     parser.add_argument("--shape", type=int, nargs=2, default=(128, 128))
     parser.add_argument("--maps", nargs="+", default=["voronoi_crop", "sdss", "mcrpy", "sdss_crop", "mcrpy_crop"])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "targets.md"))
+    parser.add_argument("--append", action="store_true", help="add this run's section to --out")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     started = time.perf_counter()
@@ -115,7 +117,7 @@ def main():
     windows = ("| map | shape | grains | ED (px) | correlation length non-periodic (px) | window chosen | "
                "correlation length periodic (px) | window chosen |\n|---|---|---|---|---|---|---|---|")
     text = "\n".join([
-        "# Grain fidelity: periodic and non-periodic targets, fixed and chosen windows (issue 15)", "",
+        f"## {', '.join(args.maps)}: {args.max_iter} evaluations", "",
         f"Command: `nice -n 10 python benchmarks/bench_targets.py --max-iter {args.max_iter} --shape {shape[0]} "
         f"{shape[1]} --maps {' '.join(args.maps)}`; 2 shared CPU cores, load average {load_before:.1f} before and "
         f"{os.getloadavg()[0]:.1f} after; {time.perf_counter() - started:.0f} s in all.", "",
@@ -125,15 +127,16 @@ def main():
         "measured non-periodic and the reconstructions periodic; errors relative to the map. ED = mean equivalent "
         "diameter; boundary pairs = share of face-neighbour pairs across a boundary (the map's in brackets); "
         "correlation error = relative error of the reconstruction's correlations against its target.", "",
-        "## Windows chosen on each map", "",
+        "Windows chosen on each map:", "",
         windows, *window_rows, "",
-        "## Grains of the reconstructions against the map", "",
+        "Grains of the reconstructions against the map:", "",
         header, *rows, ""])
     print("\n" + text)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    title = "# Grain fidelity: periodic and non-periodic targets, fixed and chosen windows (issue 15)\n\n"
+    before = out.read_text() if args.append and out.is_file() else title
     with atomic_path(out) as tmp:
-        Path(tmp).write_text(text)
+        Path(tmp).write_text(before + text)
 
 
 if __name__ == "__main__":
