@@ -136,7 +136,7 @@ def case_hex():
         out[name] = run_2d(omap, (128, 128))
         char = mcrpy_poly.characterize(omap, descriptors=NAMES + ("texture",))
         other = mcrpy_poly.characterize(synthetic.voronoi((128, 128), symmetry="6/mmm", seed=3, **settings),
-                                        descriptors=NAMES + ("texture",))
+                                        descriptors=NAMES + ("texture",), limit_to=char.limit_to)
         out[name]["sampling_floor"] = {n: relative_error(other[n], char[n]) for n in char.descriptors}
     return out
 

@@ -157,7 +157,10 @@ class SHSHDescriptor(OrientationDescriptor):
     returns MCRpy's layout ``(n_phases = 1, mg_levels, *descriptor_shape)``. With
     ``use_multigrid_descriptor`` level ``l`` describes the SHSH field average-pooled by
     ``2**l`` (pooling in SHSH space, where averaging is meaningful, unlike Euler angles),
-    with MCRpy's number of levels ``floor(log2(min(H, W) / limit_to))``.
+    with MCRpy's number of levels ``floor(log2(min(H, W) / limit_to))``. The statistics are
+    periodic, as MCRpy's own; a setting ``periodic=False`` (an attribute set on MCRpy's
+    ``CharacterizationSettings``, which passes all its attributes) gives the non-periodic ones of
+    :func:`mcrpy_poly.characterize`, for a measured map.
     """
 
     descriptor = ""
@@ -165,7 +168,7 @@ class SHSHDescriptor(OrientationDescriptor):
 
     @classmethod
     def make_descriptor(cls, desired_shape_2d=None, desired_shape_extended=None, use_multigrid_descriptor=True,
-                        limit_to=8, symmetry=None, basis=None, **kwargs):
+                        limit_to=8, symmetry=None, basis=None, periodic=True, **kwargs):
         from .descriptors import DESCRIPTORS
 
         basis = SHSHBasis(_resolve_mcrpy_symmetry(symmetry)) if basis is None else basis
@@ -183,7 +186,7 @@ class SHSHDescriptor(OrientationDescriptor):
             layers = []
             for level in range(levels):
                 pooled = tf.nn.avg_pool2d(field, 2 ** level, 2 ** level, "VALID") if level else field
-                layers.append(function(pooled[0], limit_to))
+                layers.append(function(pooled[0], limit_to, periodic=bool(periodic)))
             return tf.stack(layers)[None]
 
         def descriptor_function(ori):
@@ -276,4 +279,4 @@ def load_mcrpy_characterization(path, allow_pickle: bool = False, level: int = 0
     limits = {name: int(settings.limit_to) for name in found if name in ("correlations", "variogram")}
     shape = tuple(int(s) // 2 ** level for s in settings.desired_shape_2d)
     return Characterization(found, basis, limits, shape, pairs=channel_pairs(basis.n_terms),
-                            source=str(path))
+                            periodic=bool(getattr(settings, "periodic", True)), source=str(path))

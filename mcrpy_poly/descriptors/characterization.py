@@ -14,6 +14,21 @@ terms whose pixels are all indexed (``x`` and ``x + r`` for the correlations, ``
 ``x`` for the texture), so a non-indexed pixel contributes nothing and the result is an
 unbiased estimate for the measured region. Maps without non-indexed pixels give identical
 results both ways.
+
+Periodic or not
+---------------
+A measured map is not periodic: its statistics average each lag over the pixel pairs inside
+the map (``periodic=False``, the default for an :class:`OrientationMap` that does not say it
+is periodic). Periodic statistics wrap opposite edges together and add boundaries that are not
+there at every long lag, a bias towards small grains that grows as the map shrinks. Synthetic
+Voronoi maps and reconstructions say they are periodic. A reconstruction's own (periodic)
+statistics estimate the same stationary statistics as a measured map's non-periodic ones, so
+the two are compared directly.
+
+Lag window
+----------
+``limit_to=None`` chooses the correlation window from the map (:mod:`.window`): large enough to
+see its grains; the variogram keeps :data:`~.registry.DEFAULT_LIMIT_TO`.
 """
 from __future__ import annotations
 
@@ -30,6 +45,7 @@ from .boundaries import SPACINGS, distance_scale
 from .correlations import channel_pairs
 from .registry import NAMES, compute_descriptors, resolve_limits, slice_descriptors
 from .variogram import variogram_lags
+from .window import window_of_field
 
 _FORMAT = "mcrpy_poly.Characterization/1"
 _UNINDEXED = ("fill", "exclude")
@@ -59,6 +75,8 @@ class Characterization:
         Fraction of indexed pixels in the source map.
     slice_axis : int or None
         For a volume: the axis the 2D slices were normal to, or ``None`` for native 3D.
+    periodic : bool
+        Whether the statistics wrap around the map (module docstring).
     source : str or None
         File the map came from.
     version : str
@@ -73,6 +91,7 @@ class Characterization:
     unindexed: str = "fill"
     indexed_fraction: float = 1.0
     slice_axis: int | None = None
+    periodic: bool = True
     source: str | None = None
     version: str = ""
 
@@ -104,7 +123,8 @@ class Characterization:
                     degrees=list(self.basis.degrees), labels=[list(label) for label in self.basis.labels],
                     descriptors=list(self.descriptors), limit_to=self.limit_to, shape=list(self.shape),
                     pairs=[list(pair) for pair in self.pairs], unindexed=self.unindexed,
-                    indexed_fraction=self.indexed_fraction, slice_axis=self.slice_axis, source=self.source)
+                    indexed_fraction=self.indexed_fraction, slice_axis=self.slice_axis, periodic=self.periodic,
+                    source=self.source)
 
     def save(self, path) -> Path:
         """Write ``path`` (``.npz``; arrays plus JSON metadata) atomically; returns the path."""
@@ -120,7 +140,8 @@ def load_characterization(path, allow_pickle: bool = False) -> Characterization:
 
     A ``.pickle`` file written by MCRpy (``mcrpy.characterize`` with the SHSH plugins) is read
     by :func:`mcrpy_poly.mcrpy_bridge.load_mcrpy_characterization`, only with
-    ``allow_pickle=True`` (pickles can run code: only files you trust).
+    ``allow_pickle=True`` (pickles can run code: only files you trust). Files written before
+    characterizations recorded ``periodic`` read as periodic (all statistics were).
     """
     path = Path(path)
     if path.suffix in (".pickle", ".pkl"):
@@ -141,11 +162,12 @@ def load_characterization(path, allow_pickle: bool = False) -> Characterization:
     return Characterization(arrays, basis, meta["limit_to"], tuple(meta["shape"]),
                             pairs=[tuple(pair) for pair in meta["pairs"]], unindexed=meta["unindexed"],
                             indexed_fraction=meta["indexed_fraction"], slice_axis=meta["slice_axis"],
-                            source=meta["source"], version=meta["version"])
+                            periodic=meta.get("periodic", True), source=meta["source"], version=meta["version"])
 
 
 def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=None,
-                 unindexed: str = "fill", pairs=None, slice_axis: int | None = None) -> Characterization:
+                 unindexed: str = "fill", pairs=None, slice_axis: int | None = None,
+                 periodic: bool | None = None) -> Characterization:
     """SHSH descriptors of an orientation map.
 
     Parameters
@@ -156,7 +178,9 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
         Names among ``"correlations"``, ``"variogram"``, ``"mean_variation"``, ``"texture"``,
         ``"boundaries"`` (default all).
     limit_to : int or dict, optional
-        Lag windows (default :data:`~mcrpy_poly.descriptors.DEFAULT_LIMIT_TO`).
+        Lag windows (default: the correlation window chosen from the map,
+        :func:`~mcrpy_poly.descriptors.window.choose_window`; the others from
+        :data:`~mcrpy_poly.descriptors.DEFAULT_LIMIT_TO`).
     basis : SHSHBasis, optional
         Default ``SHSHBasis(omap.symmetry)`` (cubic: the 9 functions of ``N = 8``).
     unindexed : {"fill", "exclude"}
@@ -166,6 +190,9 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
     slice_axis : int, optional
         For a volume: describe its 2D slices normal to this axis instead of the native 3D
         statistics (to compare a volume with a 2D section).
+    periodic : bool, optional
+        Statistics that wrap around the map, or over the pixel pairs inside it (module
+        docstring); default ``omap.periodic``.
 
     Returns
     -------
@@ -177,17 +204,20 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
         raise InputError(f"slice_axis needs a 3D volume, the map has shape {omap.shape}")
     basis = SHSHBasis(omap.symmetry) if basis is None else basis
     descriptors = list(descriptors)
-    limits = resolve_limits(descriptors, limit_to)
-    mask, indexed_fraction = None, omap.indexed_fraction
+    periodic = omap.periodic if periodic is None else bool(periodic)
+    mask, indexed, indexed_fraction = None, omap.indexed, omap.indexed_fraction
     if omap.n_indexed < omap.indexed.size:
         if unindexed == "fill":
             omap = omap.fill_unindexed()
         else:
             mask = omap.indexed
     field_values = omap.shsh(basis)
+    if limit_to is None and "correlations" in descriptors:
+        limit_to = {"correlations": window_of_field(field_values, indexed, slice_axis, periodic)[0]}
+    limits = resolve_limits(descriptors, limit_to)
     pairs = channel_pairs(basis.n_terms) if pairs is None else [tuple(map(int, p)) for p in pairs]
     plane = omap.shape if slice_axis is None else [s for a, s in enumerate(omap.shape) if a != slice_axis % 3]
-    options = dict(mask=mask, pairs=pairs, t_max=distance_scale(basis),
+    options = dict(mask=mask, pairs=pairs, periodic=periodic, t_max=distance_scale(basis),
                    spacings=[p for p in SPACINGS if p < min(plane)])
     if slice_axis is None:
         values = compute_descriptors(field_values, descriptors, limits, **options)
@@ -201,8 +231,8 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
     from .. import __version__
 
     return Characterization(values, basis, limits, tuple(omap.shape), pairs=pairs, unindexed=unindexed,
-                            indexed_fraction=indexed_fraction,
-                            slice_axis=slice_axis, source=None if omap.source is None else str(omap.source),
+                            indexed_fraction=indexed_fraction, slice_axis=slice_axis, periodic=periodic,
+                            source=None if omap.source is None else str(omap.source),
                             version=__version__)
 
 

@@ -1,8 +1,10 @@
 """Two-point correlations of SHSH channels (paper 004, Eq. 19), by FFT.
 
-``f_r^{ab} = mean_x f_a(x) f_b(x + r)`` on a periodic grid, for channel pairs ``(a, b)``,
-cropped to the lag window ``|r_i| < limit_to``. ``f_r^{ab} = f_{-r}^{ba}``, so the pairs
-``a <= b`` hold all the information.
+``f_r^{ab} = mean_x f_a(x) f_b(x + r)`` for channel pairs ``(a, b)``, cropped to the lag
+window ``|r_i| < limit_to``: on a periodic grid the mean over all pixels; on a non-periodic
+one over the pairs ``x, x + r`` inside the map (zero-padded FFTs divided by the pair counts,
+:func:`~._grid.open_boundaries`). ``f_r^{ab} = f_{-r}^{ba}``, so the pairs ``a <= b`` hold
+all the information.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import InputError
-from ._grid import as_batch, check_window
+from ._grid import as_batch, check_window, open_boundaries
 
 
 def channel_pairs(n_channels: int) -> list[tuple[int, int]]:
@@ -58,7 +60,8 @@ def _correlation_sums(batch, limit_to: int, pairs: np.ndarray, per_element: bool
     return tf.reshape(full, [cross.shape[0], len(pairs), *full.shape[1:]])
 
 
-def batch_correlations(batch, mask, limit_to: int, pairs=None, per_element: bool = False) -> tf.Tensor:
+def batch_correlations(batch, mask, limit_to: int, pairs=None, per_element: bool = False,
+                       periodic: bool = True) -> tf.Tensor:
     """Two-point correlations of a batch of fields (see :func:`two_point_correlations`).
 
     Parameters
@@ -69,38 +72,48 @@ def batch_correlations(batch, mask, limit_to: int, pairs=None, per_element: bool
     pairs : sequence of (int, int), optional
     per_element : bool
         One result per batch element instead of the pooled one.
+    periodic : bool
+        Periodic grid, or the pixel pairs inside the fields only.
 
     Returns
     -------
     tf.Tensor, shape (n_pairs, *window), or (B, n_pairs, *window) per element
     """
     spatial = batch.shape.as_list()[1:-1]
-    limit_to = check_window(spatial, limit_to, "correlations")
+    limit_to = check_window(spatial, limit_to, "correlations", periodic)
     pairs = _check_pairs(pairs, batch.shape[-1])
+    if not periodic:
+        batch, mask = open_boundaries(batch, mask, limit_to - 1)
+        spatial = batch.shape.as_list()[1:-1]
     if mask is None:
         sums = _correlation_sums(batch, limit_to, pairs, per_element)
         counts = float(np.prod(spatial)) * (1 if per_element else batch.shape[0])
     else:
         sums = _correlation_sums(batch * mask[..., None], limit_to, pairs, per_element)
-        counts = _correlation_sums(mask[..., None], limit_to, np.zeros((1, 2), np.int64), per_element)
+        # Pair counts are integers: rounding removes the FFT's round-off, so a lag without pairs is 0 / 0.
+        counts = tf.round(_correlation_sums(mask[..., None], limit_to, np.zeros((1, 2), np.int64), per_element))
     values = sums / counts
     return values if per_element else values[0]
 
 
-def two_point_correlations(field, limit_to: int = 16, pairs=None, *, mask=None) -> tf.Tensor:
-    """Periodic two-point correlations of the SHSH channels, cropped to ``|r_i| < limit_to``.
+def two_point_correlations(field, limit_to: int = 16, pairs=None, *, mask=None, periodic: bool = True) -> tf.Tensor:
+    """Two-point correlations of the SHSH channels, cropped to ``|r_i| < limit_to``.
 
     Parameters
     ----------
     field : array_like or tf.Tensor, shape (H, W, K) or (H, W, D, K)
         SHSH channel maps (cast to float64).
     limit_to : int
-        Lags ``-(limit_to-1) .. limit_to-1`` per axis; ``2*limit_to-1`` must fit in each axis.
+        Lags ``-(limit_to-1) .. limit_to-1`` per axis; ``2*limit_to-1`` must fit in each axis
+        (periodic), ``limit_to`` (non-periodic).
     pairs : sequence of (int, int), optional
         Channel pairs ``(a, b)``; default :func:`channel_pairs` (all ``a <= b``).
     mask : array_like of bool, shape (H, W[, D]), optional
         Indexed pixels. With a mask ``f_r^{ab} = sum_x m(x) m(x+r) f_a(x) f_b(x+r) /
         sum_x m(x) m(x+r)``: pixel pairs with a non-indexed end are left out.
+    periodic : bool
+        ``x + r`` wraps around the grid; ``False``: only pairs with both ends inside the
+        field count (a measured map), ``m(x + r) = 0`` outside.
 
     Returns
     -------
@@ -108,4 +121,4 @@ def two_point_correlations(field, limit_to: int = 16, pairs=None, *, mask=None) 
         Index ``limit_to - 1`` on each lag axis is ``r = 0``: ``[p, i, j]`` holds the lag
         ``(i - limit_to + 1, j - limit_to + 1)`` of pair ``p``.
     """
-    return batch_correlations(*as_batch(field, mask), limit_to, pairs=pairs)
+    return batch_correlations(*as_batch(field, mask), limit_to, pairs=pairs, periodic=periodic)

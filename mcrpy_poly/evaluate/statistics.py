@@ -9,7 +9,9 @@ indexed-pixel mask ``m``:
   (the diagonal of the descriptors' hybrid variogram, here over the whole correlation window).
 
 Both come from one call of the descriptors' two-point correlations on the stacked field
-``[m f, m f^2, m]``.
+``[m f, m f^2, m]``: periodic for a map that continues across its faces, otherwise over the
+pixel pairs inside the map (the definition of the reconstruction's targets, so a map compared
+with itself gives zero error).
 
 Relative error maps, per map and lag ``r`` (:data:`ERROR_SCALE` says which per descriptor):
 
@@ -37,7 +39,7 @@ def window_limit(shapes, limit_to: int) -> int:
     return max(1, min(int(limit_to), *[(min(shape) + 1) // 2 for shape in shapes]))
 
 
-def plane_statistics(field, indexed, limit_to: int, axis=None) -> dict:
+def plane_statistics(field, indexed, limit_to: int, axis=None, periodic: bool = True) -> dict:
     """Correlations and semivariogram maps of a 2D field, or of a volume's slices.
 
     Parameters
@@ -49,6 +51,8 @@ def plane_statistics(field, indexed, limit_to: int, axis=None) -> dict:
         Lags ``|r_i| < limit_to``.
     axis : int, optional
         For a volume: pool the 2D slices normal to this axis.
+    periodic : bool
+        Lags wrap around the planes, or only pixel pairs inside them count.
 
     Returns
     -------
@@ -65,10 +69,11 @@ def plane_statistics(field, indexed, limit_to: int, axis=None) -> dict:
     pairs = channel_pairs(k)
     squares = [(k + c, 2 * k) for c in range(k)] + [(2 * k, k + c) for c in range(k)]
     all_pairs = pairs + squares + [(2 * k, 2 * k)]
+    options = dict(pairs=all_pairs, periodic=periodic)
     if axis is None:
-        sums = compute_descriptors(stacked, ["correlations"], limit_to, pairs=all_pairs)["correlations"]
+        sums = compute_descriptors(stacked, ["correlations"], limit_to, **options)["correlations"]
     else:
-        sums = slice_descriptors(stacked, ["correlations"], limit_to, axis=axis, pairs=all_pairs)["correlations"]
+        sums = slice_descriptors(stacked, ["correlations"], limit_to, axis=axis, **options)["correlations"]
     sums = np.asarray(sums)
     n_pairs, pair_counts = len(pairs), sums[-1]
     with np.errstate(invalid="ignore", divide="ignore"):

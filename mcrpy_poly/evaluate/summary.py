@@ -107,7 +107,7 @@ def summarize(omap, periodic: bool, grain_views, limit_to: int, settings: Settin
     ----------
     omap : OrientationMap
     periodic : bool
-        Whether grains continue across the faces of this map.
+        Whether grains (and the spatial statistics) continue across the faces of this map.
     grain_views : sequence of str
         ``"map"``, ``"volume"`` or plane-family names.
     limit_to : int
@@ -120,7 +120,7 @@ def summarize(omap, periodic: bool, grain_views, limit_to: int, settings: Settin
     stats_field = values[..., stats_columns]
     for view in statistics_views(omap):
         axis = None if view == "map" else PLANE_NAMES.index(view)
-        summary.statistics[view] = plane_statistics(stats_field, omap.indexed, limit_to, axis)
+        summary.statistics[view] = plane_statistics(stats_field, omap.indexed, limit_to, axis, periodic)
     for view in grain_views:
         if view in ("map", "volume"):
             sections = [omap]

@@ -30,6 +30,10 @@ class OrientationMap:
         Pixel spacing per axis in micrometres (one number for all axes).
     source : str, optional
         Where the map came from (a file name), carried into metadata.
+    periodic : bool
+        Whether the map continues across its faces (a synthetic RVE, a reconstruction); a
+        measured map is not (the default). Its statistics are computed accordingly
+        (:func:`~mcrpy_poly.descriptors.characterize`).
 
     Attributes
     ----------
@@ -39,7 +43,8 @@ class OrientationMap:
         Its proper subgroup, as SHSH and misorientations need it.
     """
 
-    def __init__(self, quaternions, symmetry, indexed=None, phase_name="", step=1.0, source=None):
+    def __init__(self, quaternions, symmetry, indexed=None, phase_name="", step=1.0, source=None,
+                 periodic: bool = False):
         q = np.asarray(quaternions, dtype=np.float64)
         if q.ndim not in (3, 4) or q.shape[-1] != 4:
             raise InputError(f"quaternions must have shape (H, W, 4) or (H, W, D, 4), got {q.shape}")
@@ -56,6 +61,7 @@ class OrientationMap:
         steps = np.broadcast_to(np.asarray(step, dtype=float), (self.ndim,))
         self.step = tuple(float(s) for s in steps)
         self.source = source
+        self.periodic = bool(periodic)
 
     # -- shape -------------------------------------------------------------------------
     @property
@@ -77,7 +83,7 @@ class OrientationMap:
 
     def __repr__(self):
         return (f"OrientationMap(shape={self.shape}, symmetry={self.symmetry.name!r}, "
-                f"phase={self.phase_name!r}, indexed={self.n_indexed}/{self.indexed.size})")
+                f"phase={self.phase_name!r}, indexed={self.n_indexed}/{self.indexed.size}, periodic={self.periodic})")
 
     # -- derived maps ------------------------------------------------------------------
     def fill_unindexed(self) -> OrientationMap:
@@ -98,7 +104,7 @@ class OrientationMap:
     def replace(self, **changes) -> OrientationMap:
         """Copy with some constructor arguments replaced."""
         kwargs = dict(quaternions=self.quaternions, symmetry=self.point_group, indexed=self.indexed,
-                      phase_name=self.phase_name, step=self.step, source=self.source)
+                      phase_name=self.phase_name, step=self.step, source=self.source, periodic=self.periodic)
         kwargs.update(changes)
         return OrientationMap(**kwargs)
 
@@ -107,6 +113,16 @@ class OrientationMap:
         if basis.symmetry != self.symmetry:
             raise InputError(f"basis symmetry {basis.symmetry.name} does not match map symmetry {self.symmetry.name}")
         return basis(self.quaternions)
+
+    def crop(self, *ranges) -> OrientationMap:
+        """The sub-map ``ranges`` (one ``(start, stop)`` per axis, or ``None`` for all of it),
+        never periodic: a window cut from any map has no wrap-around."""
+        if len(ranges) != self.ndim:
+            raise InputError(f"crop needs one (start, stop) per axis of the {self.ndim}D map, got {len(ranges)}")
+        index = tuple(slice(None) if r is None else slice(*r) for r in ranges)
+        if any(n == 0 for n in self.indexed[index].shape):
+            raise InputError(f"crop {ranges} of a map of shape {self.shape} is empty")
+        return self.replace(quaternions=self.quaternions[index], indexed=self.indexed[index], periodic=False)
 
     def to_orix(self):
         """orix ``Orientation`` of shape ``shape`` with the map's point group."""
@@ -119,16 +135,18 @@ class OrientationMap:
         """Write a safe ``.npz`` (arrays plus JSON metadata), atomically."""
         path = Path(path)
         meta = dict(point_group=self.point_group, phase_name=self.phase_name, step=self.step,
-                    source=self.source, format="mcrpy_poly.OrientationMap/1")
+                    source=self.source, periodic=self.periodic, format="mcrpy_poly.OrientationMap/1")
         save_npz(path, quaternions=self.quaternions, indexed=self.indexed,
                          metadata=np.array(json.dumps(meta)))
         return path
 
     @classmethod
     def load(cls, path) -> OrientationMap:
-        """Read a map written by :meth:`save` (no pickles involved)."""
+        """Read a map written by :meth:`save` (no pickles involved); files written before maps
+        knew whether they are periodic read as non-periodic."""
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["metadata"]))
             return cls(data["quaternions"], meta["point_group"], indexed=data["indexed"],
-                       phase_name=meta["phase_name"], step=meta["step"], source=meta["source"])
+                       phase_name=meta["phase_name"], step=meta["step"], source=meta["source"],
+                       periodic=meta.get("periodic", False))
 

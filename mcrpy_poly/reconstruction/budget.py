@@ -13,14 +13,19 @@ _PER_PIXEL = 100
 _PER_SLICE_PIXEL = {"correlations": 4, "variogram": 6, "mean_variation": 8, "texture": 2, "boundaries": 3}
 #: Thresholds of the boundaries descriptor (:data:`mcrpy_poly.descriptors.boundaries.N_BINS`).
 _BOUNDARY_BINS = 32
+#: Float64 values held per correlation value in the lag window of every slice (value, residual,
+#: its square, gradient).
+_PER_WINDOW_VALUE = 4
 
 
-def check_shape(shape, limits: dict) -> None:
-    """Raise :class:`ShapeError` if an axis of ``shape`` is shorter than a descriptor window."""
+def check_shape(shape, limits: dict, periodic: bool = True) -> None:
+    """Raise :class:`ShapeError` if an axis of ``shape`` is shorter than a descriptor window
+    (``2 * limit_to - 1`` pixels on a periodic grid, ``limit_to`` on a non-periodic map)."""
     for name, limit_to in limits.items():
-        if min(shape) < 2 * limit_to - 1:
+        needed = 2 * limit_to - 1 if periodic else limit_to
+        if min(shape) < needed:
             raise ShapeError(f"shape {tuple(shape)} is smaller than the {name} window: limit_to={limit_to} needs "
-                             f"every axis >= {2 * limit_to - 1} pixels")
+                             f"every axis >= {needed} pixels")
 
 
 def estimate_bytes(shape, n_channels: int, names, limits: dict, n_pairs: int, sliced: bool) -> int:
@@ -48,7 +53,25 @@ def estimate_bytes(shape, n_channels: int, names, limits: dict, n_pairs: int, sl
     if "variogram" in names:
         sizes["variogram"] = n_channels * len(variogram_lags(2 if sliced else len(shape), limits["variogram"]))
     per_slice_pixel = sum(_PER_SLICE_PIXEL[name] * sizes[name] for name in names)
-    return 8 * (n * (_PER_PIXEL + 20 * n_channels) + (3 if sliced else 1) * n * per_slice_pixel)
+    window_values = 0
+    if "correlations" in names:  # the loss keeps every slice's correlations in the lag window
+        side = 2 * int(limits["correlations"]) - 1
+        window_values = (sum(shape) * side ** 2 if sliced else side ** len(shape)) * n_pairs * _PER_WINDOW_VALUE
+    return 8 * (n * (_PER_PIXEL + 20 * n_channels) + (3 if sliced else 1) * n * per_slice_pixel + window_values)
+
+
+def largest_window(shape, n_channels: int, names, limits: dict, n_pairs: int, sliced: bool,
+                   limit: int | None = None) -> int:
+    """Largest correlation window that fits the domain ``shape`` (``2 * limit_to - 1`` pixels
+    per axis) and the memory (:func:`estimate_bytes` within ``limit``, default the memory
+    available now); at least 1. Arguments as in :func:`estimate_bytes` (``limits`` holds the
+    other windows)."""
+    limit = available_bytes() if limit is None else int(limit)
+    window = max(1, (min(int(s) for s in shape) + 1) // 2)
+    while window > 1 and estimate_bytes(shape, n_channels, names, {**limits, "correlations": window}, n_pairs,
+                                        sliced) > limit:
+        window -= 1
+    return window
 
 
 def available_bytes() -> int:

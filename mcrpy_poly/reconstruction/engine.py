@@ -349,7 +349,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
         history, level_starts, final_loss = list(best["history"]), list(best["level_starts"]), best["final_loss"]
         quaternions = reduce_to_fundamental_zone(best["state"] / np.linalg.norm(best["state"], axis=-1, keepdims=True),
                                                  reference.symmetry)
-        orientations = OrientationMap(quaternions, reference.symmetry, source="mcrpy_poly.reconstruct")
+        orientations = OrientationMap(quaternions, reference.symmetry, source="mcrpy_poly.reconstruct",
+                                      periodic=True)
         grains = None
         if grain_stage:
             started_stage = time.perf_counter()

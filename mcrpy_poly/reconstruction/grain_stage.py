@@ -118,6 +118,6 @@ def run_grain_stage(omap: OrientationMap, loss=None, max_iter: int = 0, callback
     if loss is not None and max_iter > 0 and grains.n_grains > 0:
         field = polish(grains, loss, max_iter, callback)[grains.labels]
     field = OrientationMap(reduce_to_fundamental_zone(field, omap.symmetry), omap.symmetry, step=omap.step,
-                           phase_name=omap.phase_name, source=omap.source)
+                           phase_name=omap.phase_name, source=omap.source, periodic=omap.periodic)
     grains = uniform_grains(field, threshold)  # what the returned field segments into
     return field, grains

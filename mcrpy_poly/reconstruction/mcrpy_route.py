@@ -114,7 +114,7 @@ def reconstruct_with_mcrpy(reference: OrientationMap, shape, descriptor_types=DE
     Parameters
     ----------
     reference : OrientationMap
-        2D map (non-indexed pixels are filled).
+        2D map (non-indexed pixels are filled), characterized periodic or not as it says.
     shape : tuple of int
         ``(H, W)``, or ``(N, N, N)`` for 2D -> 3D (MCRpy's slice loss, equal sides).
     descriptor_types : sequence of str
@@ -147,6 +147,7 @@ def reconstruct_with_mcrpy(reference: OrientationMap, shape, descriptor_types=DE
     symmetry = MCRpySymmetry(reference.point_group)
     settings = mcrpy.CharacterizationSettings(descriptor_types=list(descriptor_types), limit_to=limit_to,
                                               use_multigrid_descriptor=use_multigrid, symmetry=symmetry)
+    settings.periodic = reference.periodic  # passed on to the plugins; the reconstruction stays periodic
     characterization = mcrpy.characterize(mcrpy_microstructure(reference), settings)
     weights = list(descriptor_weights) if descriptor_weights is not None else [1.0] * len(descriptor_types)
     dmcr = OrientationDMCR(seed=seed, descriptor_types=list(descriptor_types), descriptor_weights=weights,
@@ -158,7 +159,8 @@ def reconstruct_with_mcrpy(reference: OrientationMap, shape, descriptor_types=DE
     level_starts = [int(i) for i in np.flatnonzero(iterations == 0)]
     state = ms.x[0].numpy()
     quaternions = reduce_to_fundamental_zone(state / np.linalg.norm(state, axis=-1, keepdims=True), symmetry.symmetry)
-    orientations = OrientationMap(quaternions, reference.point_group, source="mcrpy_poly.mcrpy_route")
+    orientations = OrientationMap(quaternions, reference.point_group, source="mcrpy_poly.mcrpy_route",
+                                  periodic=True)
     run_settings = dict(shape=list(shape), route="mcrpy", descriptor_types=list(descriptor_types),
                         descriptor_weights=weights, limit_to=limit_to, max_iter=max_iter,
                         use_multigrid=use_multigrid, levels=len(level_starts), seed=seed,
