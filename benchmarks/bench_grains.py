@@ -51,7 +51,7 @@ def damask_voronoi(shape, n_grains, seed):
     seeds = damask.seeds.from_random(np.ones(3), n_grains, rng_seed=seed)
     ids = damask.GeomGrid.from_Voronoi_tessellation(list(shape), np.asarray(shape) / max(shape), seeds).material
     orientations = random_uniform((ids.max() + 1,), np.random.default_rng(seed))
-    return OrientationMap(orientations[ids], "m-3m")
+    return OrientationMap(orientations[ids], "m-3m", periodic=True)
 
 
 def bimodal(shape, seed):
@@ -60,7 +60,7 @@ def bimodal(shape, seed):
     coarse, coarse_ids = synthetic.voronoi(shape, 12, "432", seed=seed, return_labels=True)
     fine = synthetic.voronoi(shape, 250, "432", seed=seed + 1)
     keep = (coarse_ids % 2 == 0)[..., None]
-    return OrientationMap(np.where(keep, coarse.quaternions, fine.quaternions), "432")
+    return OrientationMap(np.where(keep, coarse.quaternions, fine.quaternions), "432", periodic=True)
 
 
 def sdss():
@@ -121,7 +121,7 @@ def middle_section(volume, axis):
     index = [slice(None)] * 3
     index[axis] = volume.shape[axis] // 2
     step = tuple(s for a, s in enumerate(volume.step) if a != axis)
-    return OrientationMap(volume.quaternions[tuple(index)], volume.symmetry, step=step)
+    return OrientationMap(volume.quaternions[tuple(index)], volume.symmetry, step=step, periodic=volume.periodic)
 
 
 def run_case(name, spec, config, max_iter, out):

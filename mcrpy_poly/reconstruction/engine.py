@@ -167,7 +167,8 @@ class _Engine:
                 descriptors, pairs = multigrid.channel_targets(descriptors, self.pairs, level.n_channels)
             descriptors = multigrid.pooled_targets(descriptors, level.pool, level.names)
             level_targets.append((axis, descriptors))
-        return DescriptorLoss(basis, level.shape, level_targets, self.weights, level.limits, pairs)
+        return DescriptorLoss(basis, level.shape, level_targets, self.weights, level.limits, pairs,
+                              boundary_basis=self.basis)
 
     def after_evaluation(self, run: _Run, loss: float):
         self.evaluations += 1

@@ -162,8 +162,8 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None,
 def channel_targets(targets: dict, pairs, n_channels: int) -> tuple:
     """Targets and correlation pairs of the first ``n_channels`` SHSH channels.
 
-    The boundaries descriptor is dropped: its neighbour distances were measured with all channels
-    (a subset gives other distances), so the first stage of a degree continuation fits without it.
+    The boundaries descriptor is kept whole: its neighbour distances are those of all channels
+    (:class:`~.loss.DescriptorLoss` evaluates them with the full basis).
 
     Parameters
     ----------
@@ -177,8 +177,9 @@ def channel_targets(targets: dict, pairs, n_channels: int) -> tuple:
     (dict, list of (int, int))
     """
     rows = [i for i, pair in enumerate(pairs) if max(pair) < n_channels]
-    subset = {name: np.asarray(value)[rows] if name == "correlations" else np.asarray(value)[:n_channels]
-              for name, value in targets.items() if name != "boundaries"}
+    subset = {name: np.asarray(value)[rows] if name == "correlations"
+              else np.asarray(value) if name == "boundaries" else np.asarray(value)[:n_channels]
+              for name, value in targets.items()}
     return subset, [tuple(pairs[i]) for i in rows]
 
 
