@@ -105,11 +105,11 @@ def test_a_failing_job_gives_a_row(maps, tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_worker_fails_its_job_and_the_rerun_resumes_it(maps, tmp_path):
-    spec = _spec(tmp_path, [str(maps / "tiny.ang")], [[16, 16], [48, 48]], [0], 150)
+    spec = _spec(tmp_path, [str(maps / "tiny.ang")], [[16, 16], [64, 64]], [0], 400)
     out = tmp_path / "out"
     command = [sys.executable, str(ROOT / "batch_poly.py"), str(spec), "--out", str(out), "--num-cpus", "2", "--quiet"]
     batch = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    small, large = out / "tiny_16x16_s0", out / "tiny_48x48_s0"
+    small, large = out / "tiny_16x16_s0", out / "tiny_64x64_s0"
     deadline = time.time() + 400
     while not ((small / "summary.json").is_file() and (large / "checkpoint.npz").is_file()):
         assert batch.poll() is None and time.time() < deadline, "the large job finished or the batch stopped"
@@ -120,7 +120,7 @@ def test_a_killed_worker_fails_its_job_and_the_rerun_resumes_it(maps, tmp_path):
     os.kill(int(worker.split(":")[1]), signal.SIGKILL)
     assert batch.wait(timeout=300) == 1
     rows = _rows(out)
-    assert rows["tiny_48x48_s0"]["status"] == "failed" and rows["tiny_16x16_s0"]["status"] == "done"
+    assert rows["tiny_64x64_s0"]["status"] == "failed" and rows["tiny_16x16_s0"]["status"] == "done"
     interrupted = load_checkpoint(large / "checkpoint.npz")
     finished = (small / "summary.json").stat().st_mtime_ns
 
@@ -128,7 +128,7 @@ def test_a_killed_worker_fails_its_job_and_the_rerun_resumes_it(maps, tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "--resume" in json.loads((large / "job.json").read_text())["argv"]
     history = np.load(large / "loss_history.npy")
-    assert len(history) == 150
+    assert len(history) == 400
     np.testing.assert_array_equal(history[:len(interrupted.history)], interrupted.history)
     assert (small / "summary.json").stat().st_mtime_ns == finished
     assert {row["status"] for row in _rows(out).values()} == {"done"}
