@@ -28,6 +28,7 @@ Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -85,6 +86,8 @@ def _export_formats(text: str) -> list:
     unknown = sorted(set(formats) - set(EXPORT_FORMATS))
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown format {', '.join(unknown)}; choose from {','.join(EXPORT_FORMATS)}")
+    if "damask" in formats and importlib.util.find_spec("damask") is None:
+        raise argparse.ArgumentTypeError("damask export needs the damask package: pip install 'mcrpy-poly[damask]'")
     return formats
 
 
