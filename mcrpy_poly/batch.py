@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from .atomic import atomic_path, save_json
 from .errors import InputError
 
@@ -245,7 +247,6 @@ def run_batch(spec, out, address: str | None = None, num_cpus: int | None = None
 
     jobs = load_spec(spec)
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     rows = read_results(out / "results.csv")
     todo = []
     for job in jobs:
@@ -257,35 +258,22 @@ def run_batch(spec, out, address: str | None = None, num_cpus: int | None = None
         else:
             todo.append(job)
     rows = {key: row for key, row in rows.items() if key in {job.key for job in jobs}}
-    write_results(out / "results.csv", rows)
-    if todo:
-        _run_on_ray(todo, out, rows, address, num_cpus, progress, skipped=len(jobs) - len(todo))
-    return rows
-
-
-def _run_on_ray(jobs, out, rows, address, num_cpus, progress, skipped) -> None:
-    """Submit ``jobs``, record each row in ``rows`` and ``out/results.csv`` as it finishes."""
-    import logging
-
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-    from tqdm.auto import tqdm
-
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
-    task = ray.remote(run_job)
-    try:
+    if not todo:
+        write_results(out / "results.csv", rows)
+        return rows
+    with _ray_session(address, num_cpus) as ray:  # before anything is written: a bad --address writes nothing
+        out.mkdir(parents=True, exist_ok=True)
+        write_results(out / "results.csv", rows)
+        task = ray.remote(run_job)
         pending = {}
-        for job in jobs:
+        for job in todo:
             threads = {"TF_NUM_INTRAOP_THREADS": str(job.cpus), "TF_NUM_INTEROP_THREADS": str(job.cpus),
                        "OMP_NUM_THREADS": str(job.cpus)}
             ref = task.options(num_cpus=job.cpus, max_retries=0,
                                runtime_env={"env_vars": threads}).remote(job, str(out))
             pending[ref] = job
         failed = 0
-        with tqdm(total=len(jobs) + skipped, initial=skipped, unit="job", disable=not progress,
+        with tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="job", disable=not progress,
                   desc="batch") as bar:
             while pending:
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
@@ -293,13 +281,47 @@ def _run_on_ray(jobs, out, rows, address, num_cpus, progress, skipped) -> None:
                 try:
                     row = ray.get(ref)
                 except (ray.exceptions.RayError, OSError) as exc:  # the worker died, or Ray lost the task
-                    row = job.row(status="failed", exit_code="", error=f"{type(exc).__name__}: "
-                                  f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    row = job.row(status="failed", exit_code="", error=f"{type(exc).__name__}: {first}")
                 rows[job.key] = row
                 failed += row["status"] != "done"
                 write_results(out / "results.csv", rows)
                 bar.set_postfix(failed=failed)
                 bar.update()
+    return rows
+
+
+@contextlib.contextmanager
+def _ray_session(address, num_cpus):
+    """The ``ray`` module, initialised: the session already running in this process, else a
+    new local cluster (``num_cpus``) or a connection to ``address``, shut down at the end."""
+    import logging
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        yield ray
+        return
+    _check_reachable(address)
+    try:
+        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                 log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
+    except (ConnectionError, ValueError) as exc:  # no cluster at that address
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"--address {address}: no Ray cluster to join ({first})") from None
+    try:
+        yield ray
     finally:
-        if started_here:
-            ray.shutdown()
+        ray.shutdown()
+
+
+def _check_reachable(address) -> None:
+    """Refuse a ``host:port`` address where nothing listens, at once (Ray itself retries for minutes)."""
+    if not address or address == "auto" or "://" in address or ":" not in address:
+        return
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--address {address}: no Ray cluster there ({exc})") from None

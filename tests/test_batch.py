@@ -63,6 +63,15 @@ def test_bad_specs_are_refused_in_one_line(maps, tmp_path, capsys, change, messa
     assert not (tmp_path / "out").exists()
 
 
+def test_an_address_without_a_cluster_is_refused_at_once(maps, tmp_path, capsys):
+    spec = _spec(tmp_path, [str(maps / "tiny.ang")], [[16, 16]], [0], 5)
+    started = time.perf_counter()
+    assert main([str(spec), "--out", str(tmp_path / "out"), "--address", "127.0.0.1:1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no Ray cluster there" in err[0]
+    assert time.perf_counter() - started < 30 and not (tmp_path / "out").exists()
+
+
 def test_jobs_are_the_product_with_keys(maps, tmp_path):
     jobs = load_spec(_spec(tmp_path, [str(maps / "tiny.ang")], [[16, 16], [8, 8, 8]], [0, 3], 5))
     assert [job.key for job in jobs] == ["tiny_16x16_s0", "tiny_16x16_s3", "tiny_8x8x8_s0", "tiny_8x8x8_s3"]
