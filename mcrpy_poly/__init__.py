@@ -36,12 +36,25 @@ __version__ = "0.1.0"
 # Names served lazily from submodules that pull in TensorFlow or MCRpy.
 _LAZY = {
     "characterize": "mcrpy_poly.descriptors.characterization",
-    "load_characterization": "mcrpy_poly.descriptors.characterization",
     "Characterization": "mcrpy_poly.descriptors.characterization",
     "enable": "mcrpy_poly.mcrpy_bridge",
     "reconstruct": "mcrpy_poly.reconstruction",
     "Reconstruction": "mcrpy_poly.reconstruction",
 }
+
+
+def load_characterization(path, allow_pickle: bool = False):
+    """Read a saved characterization: a ``.npz`` written by ``Characterization.save``
+    (:func:`mcrpy_poly.descriptors.load_characterization`) or, only with ``allow_pickle=True``
+    (pickles can run code: only files you trust), an MCRpy ``.pickle``
+    (:func:`mcrpy_poly.mcrpy_bridge.load_mcrpy_characterization`, which needs MCRpy)."""
+    from .descriptors import characterization
+
+    if str(path).endswith(characterization.MCRPY_PICKLE_SUFFIXES):
+        from .mcrpy_bridge import load_mcrpy_characterization
+
+        return load_mcrpy_characterization(path, allow_pickle=allow_pickle)
+    return characterization.load_characterization(path)
 
 
 def __getattr__(name):

@@ -25,7 +25,7 @@ def tiny_ang(tmp_path_factory):
 
 def test_end_to_end_2d(tiny_ang, tmp_path):
     out = tmp_path / "run"
-    assert main([str(tiny_ang), "--out", str(out), *FAST]) == 0
+    assert main([str(tiny_ang), "--out", str(out), *FAST, "--export", "damask,abaqus,vtk"]) == 0
     assert not (out / "report").exists()
     summary = json.loads((out / "summary.json").read_text())
     for key in ("input", "shape", "symmetry", "settings", "initial_loss", "final_loss", "relative_errors",
@@ -46,6 +46,17 @@ def test_end_to_end_2d(tiny_ang, tmp_path):
     assert (out / "characterization_input.npz").is_file() and (out / "characterization_result.npz").is_file()
     assert not (out / "checkpoint.npz").exists()
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no staging folder left
+    # grains and their exports (one layer of voxels for a 2D map)
+    grain_ids, grain_q = np.load(out / "grain_ids.npy"), np.load(out / "grain_orientations.npy")
+    assert grain_ids.dtype == np.int32 and grain_ids.shape == (16, 16) and grain_q.shape[1] == 4
+    assert summary["grains"]["n_grains"] == len(grain_q) == grain_ids.max() + 1
+    assert {"mean_equivalent_diameter", "speckle_fraction", "chord_mean_x", "chord_mean_y"} <= set(summary["grains"])
+    import damask
+
+    assert len(damask.ConfigMaterial.load(out / "damask" / "material.yaml")["material"]) == len(grain_q)
+    np.testing.assert_array_equal(damask.GeomGrid.load(out / "damask" / "grid.vti").material[:, :, 0], grain_ids.T)
+    assert (out / "abaqus" / "rve.inp").read_text().count("*Elset") == len(grain_q)
+    assert (out / "reconstruction.vti").is_file()
 
 
 def test_windows_chosen_from_the_map_are_printed_and_recorded(tiny_ang, tmp_path, capsys):

@@ -70,3 +70,17 @@ def test_2d_maps_are_refused(tmp_path):
     with pytest.raises(InputError, match="3D"):
         save_vti(tmp_path / "m.vti", synthetic.voronoi((4, 4), 2))
     assert not (tmp_path / "m.vti").exists()
+
+
+def test_feature_ids_are_grain_ids_plus_one(volume, tmp_path):
+    grain_ids = np.arange(60).reshape(5, 4, 3) % 7
+    root = ET.parse(save_vti(tmp_path / "v.vti", volume, grain_ids)).getroot()
+    feature_ids = {a.get("Name"): _decode(a) for a in root.iter("DataArray")}["FeatureIds"].ravel()
+    h, w, d = volume.shape
+    for flat in (0, 7, 59):
+        x, y, z = flat % w, (flat // w) % h, flat // (w * h)
+        assert feature_ids[flat] == grain_ids[y, x, z] + 1
+    with h5py.File(save_dream3d(tmp_path / "v.dream3d", volume, grain_ids), "r") as f:
+        stored = f["DataContainers/ImageDataContainer/CellData/FeatureIds"]
+        assert stored.shape == (3, 5, 4, 1) and stored[2, 1, 3, 0] == grain_ids[1, 3, 2] + 1
+        assert stored.attrs["ObjectType"] == b"DataArray<int32_t>"

@@ -114,8 +114,10 @@ def test_mcrpy_view_plots_and_pickle_loads_only_when_allowed(enabled, omap, tmp_
     with pytest.raises(InputError, match="allow_pickle"):
         load_mcrpy_characterization(path)
     with pytest.raises(InputError, match="allow_pickle"):
-        load_characterization(path)
-    loaded = load_characterization(path, allow_pickle=True)
+        mcrpy_poly.load_characterization(path)
+    with pytest.raises(InputError, match="allow_pickle"):
+        load_characterization(path)  # the descriptors' reader knows no MCRpy
+    loaded = mcrpy_poly.load_characterization(path, allow_pickle=True)
     assert loaded.symmetry.name == "432" and loaded.shape == (32, 24) and loaded.limit_to["variogram"] == 4
     for name, key in PLUGINS.items():
         np.testing.assert_array_equal(loaded[key], result[name][0, 0])

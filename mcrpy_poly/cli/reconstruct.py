@@ -6,6 +6,7 @@ Usage::
         [--descriptors correlations variogram mean_variation] [--weights 1 3 0.1] [--limit-to N]
         [--optimizer lbfgsb|tnc|adam|sgd|tfp-lbfgs] [--max-iter N] [--levels L] [--seeds K] [--seed S]
         [--resume] [--symmetry m-3m] [--convention orix|mcrpy] [--volume-format vti dream3d]
+        [--export damask,abaqus,dream3d,vtk] [--abaqus-periodic]
 
 ``INPUT`` is an EBSD file (``.ang``, ``.ctf``, ``.h5``), a saved characterization (``.npz``
 from ``Characterization.save``), an OrientationMap ``.npz`` or a ``.npy`` quaternion map (with
@@ -13,7 +14,9 @@ from ``Characterization.save``), an OrientationMap ``.npz`` or a ``.npy`` quater
 and 2 (2D -> 3D with one target per axis); one 2D input with a 3D shape is used for all three.
 
 Writes into ``DIR``: ``reconstruction.npy`` (orix quaternions), ``orientations.npz``,
-``reconstruction.ang`` (2D) or ``reconstruction.vti`` / ``reconstruction.dream3d`` (3D),
+``grain_ids.npy`` / ``grain_orientations.npy`` (the grains, one orientation each),
+``reconstruction.ang`` (2D) or ``reconstruction.vti`` / ``reconstruction.dream3d`` (3D, with FeatureIds),
+``damask/grid.vti`` + ``damask/material.yaml`` and ``abaqus/rve.inp`` with ``--export``,
 ``characterization_input*.npz`` and ``characterization_result*.npz``, ``loss_history.npy``,
 ``summary.json`` and ``report/`` (evaluation report, when the input is a map, unless
 ``--no-report``; should the report fail, the reconstruction is still written and
@@ -31,6 +34,7 @@ Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -40,6 +44,9 @@ from pathlib import Path
 
 PROG = "reconstruct-poly"
 CHECKPOINT = "checkpoint.npz"
+#: Grain metrics (:mod:`mcrpy_poly.evaluate.grain_metrics`) in ``summary.json["grains"]``.
+SUMMARY_GRAIN_KEYS = ("n_grains", "grains_per_area", "mean_equivalent_diameter", "speckle_fraction",
+                      "chord_mean_y", "chord_mean_x", "chord_mean_z", "threshold", "min_size")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +76,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="evaluations between checkpoints")
     p.add_argument("--no-report", action="store_true", help="skip the evaluation report (IPF maps, pole figures)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    # -- solver exports (mcrpy_poly.io.damask, mcrpy_poly.io.abaqus) --
+    p.add_argument("--export", type=_export_formats, default=[], metavar="FORMATS",
+                   help=f"comma-separated solver inputs to write: {','.join(EXPORT_FORMATS)} (a 2D map is exported "
+                        f"as one layer of voxels)")
+    p.add_argument("--abaqus-periodic", action="store_true", help="periodic-boundary node sets in abaqus/rve.inp")
     return p
+
+
+#: ``--export`` formats: the grain exporters and the per-voxel volume formats they add.
+EXPORT_FORMATS = ("damask", "abaqus", "dream3d", "vtk")
+_EXPORT_VOLUME = {"dream3d": "dream3d", "vtk": "vti"}
+
+
+def _export_formats(text: str) -> list:
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(EXPORT_FORMATS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown format {', '.join(unknown)}; choose from {','.join(EXPORT_FORMATS)}")
+    if "damask" in formats and importlib.util.find_spec("damask") is None:
+        raise argparse.ArgumentTypeError("damask export needs the damask package: pip install 'mcrpy-poly[damask]'")
+    return formats
+
+
+def _write_exports(directory: Path, omap, grains, args) -> None:
+    """Write the volume formats (``--volume-format`` for 3D, and those in ``--export``, a 2D map
+    as one layer of voxels) with the grains' FeatureIds, and the ``--export`` solver inputs
+    (DAMASK grid and material, Abaqus mesh) into ``directory``."""
+    from ..io.abaqus import save_abaqus
+    from ..io.damask import save_damask
+    from ..io.export import save_dream3d, save_vti
+
+    volume_formats = [] if omap.ndim == 2 else args.volume_format
+    volume_formats = dict.fromkeys([*volume_formats, *(_EXPORT_VOLUME[f] for f in args.export if f in _EXPORT_VOLUME)])
+    volume = omap if omap.ndim == 3 else omap.replace(
+        quaternions=omap.quaternions[:, :, None], indexed=omap.indexed[:, :, None], step=(*omap.step, omap.step[1]))
+    for fmt in volume_formats:
+        save = {"vti": save_vti, "dream3d": save_dream3d}[fmt]
+        save(directory / f"reconstruction.{fmt}", volume, grains.labels.reshape(volume.shape))
+    arrays = (grains.labels, grains.orientations, omap.point_group, omap.step, omap.phase_name)
+    if "damask" in args.export:
+        save_damask(directory / "damask", *arrays)
+    if "abaqus" in args.export:
+        save_abaqus(directory / "abaqus" / "rve.inp", *arrays, periodic=args.abaqus_periodic)
 
 
 def _check_options(args) -> None:
@@ -176,8 +225,8 @@ def _versions() -> dict:
 def _write_outputs(staging: Path, result, references, characterizations, args, timings) -> dict:
     """Everything but the summary into ``staging``; returns extra summary entries."""
     from ..descriptors import characterize
+    from ..evaluate.grain_metrics import metrics_of_grains
     from ..io.ebsd import save_ang
-    from ..io.export import save_dream3d, save_vti
     from ..reconstruction import grain_interior_fraction
 
     started = time.perf_counter()
@@ -188,12 +237,10 @@ def _write_outputs(staging: Path, result, references, characterizations, args, t
                             step=reference.step[0])
         result.orientations = omap
     result.save(staging)
+    grains = result.grain_segmentation()
     if omap.ndim == 2:
         save_ang(staging / "reconstruction.ang", omap)
-    else:
-        exporters = {"vti": save_vti, "dream3d": save_dream3d}
-        for fmt in args.volume_format:
-            exporters[fmt](staging / f"reconstruction.{fmt}", omap)
+    _write_exports(staging, omap, grains, args)
     timings["export"] = time.perf_counter() - started
     started = time.perf_counter()
     first = characterizations[0]
@@ -207,7 +254,8 @@ def _write_outputs(staging: Path, result, references, characterizations, args, t
         characterize(omap, descriptors=names, limit_to=first.limit_to, basis=first.basis, pairs=first.pairs,
                      slice_axis=axis).save(staging / f"characterization_result{suffix}.npz")
     timings["characterize_result"] = time.perf_counter() - started
-    extra = {"grain_interior_fraction": grain_interior_fraction(omap)}
+    extra = {"grain_interior_fraction": grain_interior_fraction(omap),
+             "grains": {key: value for key, value in metrics_of_grains(grains).items() if key in SUMMARY_GRAIN_KEYS}}
     if reference is not None:
         extra["grain_interior_fraction_input"] = grain_interior_fraction(reference)
     if reference is not None and not args.no_report:

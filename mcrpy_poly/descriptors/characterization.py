@@ -48,6 +48,8 @@ from .variogram import variogram_lags
 from .window import window_of_field
 
 _FORMAT = "mcrpy_poly.Characterization/1"
+#: Suffixes of MCRpy's characterization pickles (read by the MCRpy bridge, not here).
+MCRPY_PICKLE_SUFFIXES = (".pickle", ".pkl")
 _UNINDEXED = ("fill", "exclude")
 
 
@@ -135,19 +137,18 @@ class Characterization:
         return path
 
 
-def load_characterization(path, allow_pickle: bool = False) -> Characterization:
+def load_characterization(path) -> Characterization:
     """Read a :class:`Characterization` written by :meth:`Characterization.save` (no pickles).
 
-    A ``.pickle`` file written by MCRpy (``mcrpy.characterize`` with the SHSH plugins) is read
-    by :func:`mcrpy_poly.mcrpy_bridge.load_mcrpy_characterization`, only with
-    ``allow_pickle=True`` (pickles can run code: only files you trust). Files written before
-    characterizations recorded ``periodic`` read as periodic (all statistics were).
+    MCRpy's own ``.pickle`` files are read at the edge, by the package-level
+    ``mcrpy_poly.load_characterization(path, allow_pickle=True)`` (through the MCRpy bridge).
+    Files written before characterizations recorded ``periodic`` read as periodic (all
+    statistics were).
     """
     path = Path(path)
-    if path.suffix in (".pickle", ".pkl"):
-        from ..mcrpy_bridge import load_mcrpy_characterization
-
-        return load_mcrpy_characterization(path, allow_pickle=allow_pickle)
+    if path.suffix in MCRPY_PICKLE_SUFFIXES:
+        raise InputError(f"{path}: an MCRpy pickle; read it with mcrpy_poly.load_characterization(path, "
+                         f"allow_pickle=True), only if you trust the file")
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["metadata"]))

@@ -9,7 +9,10 @@ Arrays written, per cell:
 
 - ``EulerAngles``: Bunge (ZXZ, passive) Euler angles in radians, as orix, EDAX and DREAM.3D use them;
 - ``Quaternions`` (``.vti`` only): the orix-convention unit quaternions ``(w, x, y, z)``;
-- ``Phases``: 1 for an indexed voxel, 0 otherwise.
+- ``Phases``: 1 for an indexed voxel, 0 otherwise;
+- ``FeatureIds`` (when grain ids are given): the grain of each voxel in DREAM.3D's numbering,
+  ``grain id + 1`` (``1 .. n``; 0 for a voxel in no grain), so grain ``k`` of ``grain_ids.npy``
+  is feature ``k + 1``.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InputError
+from ..orientation.quaternion import to_bunge_euler
 
 #: DREAM.3D ``CrystalStructures`` code of each Laue group (EBSDLib's enumeration).
 DREAM3D_CRYSTAL_STRUCTURES = {
@@ -36,14 +40,21 @@ def _grid_size(omap):
     return omap.shape[1], omap.shape[0], omap.shape[2]
 
 
-def _cell_arrays(omap):
+def _cell_arrays(omap, grain_ids=None):
     """``(name, array (z, y, x, n_components))`` of the cell data, x fastest when raveled."""
-    euler = np.asarray(omap.to_orix().to_euler(), dtype=np.float64).reshape(omap.shape + (3,))
+    euler = to_bunge_euler(omap.quaternions)
     phases = omap.indexed.astype(np.int32)[..., None]
     to_zyx = (2, 0, 1, 3)
-    return [("EulerAngles", np.transpose(euler, to_zyx)),
-            ("Quaternions", np.transpose(omap.quaternions, to_zyx)),
-            ("Phases", np.transpose(phases, to_zyx))]
+    arrays = [("EulerAngles", np.transpose(euler, to_zyx)),
+              ("Quaternions", np.transpose(omap.quaternions, to_zyx)),
+              ("Phases", np.transpose(phases, to_zyx))]
+    if grain_ids is not None:
+        grain_ids = np.asarray(grain_ids)
+        if grain_ids.shape != omap.shape:
+            raise InputError(f"grain ids of shape {grain_ids.shape} for a volume of shape {omap.shape}")
+        feature_ids = (np.maximum(grain_ids, -1) + 1).astype(np.int32)[..., None]
+        arrays.append(("FeatureIds", np.transpose(feature_ids, to_zyx)))
+    return arrays
 
 
 def _spacing_xyz(omap):
@@ -51,7 +62,7 @@ def _spacing_xyz(omap):
     return dx, dy, dz
 
 
-def save_vti(path, omap) -> Path:
+def save_vti(path, omap, grain_ids=None) -> Path:
     """Write a 3D map as VTK XML ImageData (``.vti``) with cell data, atomically.
 
     Parameters
@@ -59,12 +70,14 @@ def save_vti(path, omap) -> Path:
     path : str or Path
     omap : OrientationMap
         Shape ``(H, W, D)``; ``step`` gives the voxel spacing (um).
+    grain_ids : numpy.ndarray of int, shape (H, W, D), optional
+        Grain of each voxel (``0 .. n - 1``, -1 for none), written as ``FeatureIds``.
     """
     nx, ny, nz = _grid_size(omap)
     sx, sy, sz = _spacing_xyz(omap)
     vtk_types = {np.dtype(np.float64): "Float64", np.dtype(np.int32): "Int32"}
     pieces = []
-    for name, array in _cell_arrays(omap):
+    for name, array in _cell_arrays(omap, grain_ids):
         raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
         payload = base64.b64encode(np.uint64(len(raw)).astype("<u8").tobytes() + raw).decode("ascii")
         pieces.append(f'        <DataArray type="{vtk_types[array.dtype]}" Name="{name}" '
@@ -83,19 +96,20 @@ def save_vti(path, omap) -> Path:
     return path
 
 
-def save_dream3d(path, omap) -> Path:
+def save_dream3d(path, omap, grain_ids=None) -> Path:
     """Write a 3D map as a DREAM.3D file (HDF5, ``ImageDataContainer`` layout), atomically.
 
-    Holds ``CellData/EulerAngles`` (float32, radians) and ``CellData/Phases`` (int32), and the
-    ensemble arrays ``CrystalStructures`` and ``LatticeConstants`` (unit cube placeholder),
-    which DREAM.3D's *Read DREAM.3D Data File* filter and its orientation filters need.
+    Holds ``CellData/EulerAngles`` (float32, radians), ``CellData/Phases`` (int32) and, with
+    ``grain_ids`` (shape ``(H, W, D)``, ``0 .. n - 1``), ``CellData/FeatureIds`` (int32, grain id
+    + 1), and the ensemble arrays ``CrystalStructures`` and ``LatticeConstants`` (unit cube
+    placeholder), which DREAM.3D's *Read DREAM.3D Data File* filter and its orientation filters need.
     """
     import h5py
 
     dims = np.array(_grid_size(omap), dtype=np.uint64)
     laue = omap.symmetry.laue
     structure = DREAM3D_CRYSTAL_STRUCTURES.get(laue, 999)
-    arrays = {name: a for name, a in _cell_arrays(omap)}
+    arrays = {name: a for name, a in _cell_arrays(omap, grain_ids)}
     path = Path(path)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["FileVersion"] = np.bytes_("7.0")
@@ -113,6 +127,8 @@ def save_dream3d(path, omap) -> Path:
         cells = _attribute_matrix(container, "CellData", 3, dims)
         _data_array(cells, "EulerAngles", arrays["EulerAngles"].astype(np.float32), dims)
         _data_array(cells, "Phases", arrays["Phases"], dims)
+        if "FeatureIds" in arrays:
+            _data_array(cells, "FeatureIds", arrays["FeatureIds"], dims)
         ensemble_dims = np.array([2], dtype=np.uint64)
         ensemble = _attribute_matrix(container, "CellEnsembleData", 11, ensemble_dims)
         _data_array(ensemble, "CrystalStructures", np.array([[999], [structure]], dtype=np.uint32), ensemble_dims)

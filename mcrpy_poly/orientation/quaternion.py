@@ -6,7 +6,9 @@ Every quaternion array in mcrpy-poly is stored in **orix's convention**: passive
 (sample -> crystal), scalar first ``(w, x, y, z)``, crystal symmetry acting on the
 **left** (``s * o`` is equivalent to ``o``). The hyperspherical-harmonic tables of
 Mason (and MCRpy) use the active convention with symmetry acting on the right;
-:func:`to_mason` converts, and the SHSH code calls it and nothing else.
+:func:`to_mason` converts, and the SHSH code calls it and nothing else. The solver
+exporters convert here too: :func:`to_damask` (DAMASK's quaternions) and
+:func:`to_bunge_euler` (Bunge Euler angles: ``.vti``, DREAM.3D, the Abaqus UMAT table).
 Because ``conj(s * o) = conj(o) * conj(s)``, the left action on orix quaternions
 becomes a right action on ``conj(q)`` (``../shared/papers/notes_shsh_conventions.md``
 section 6).
@@ -34,6 +36,63 @@ def to_mason(q):
         ``(w, -x, -y, -z)`` as separate components, ready for polynomial evaluation.
     """
     return q[..., 0], -q[..., 1], -q[..., 2], -q[..., 3]
+
+
+def to_damask(q):
+    """Map orix-convention quaternions to DAMASK's: ``conj(q)``, scalar part made non-negative.
+
+    Both libraries describe an orientation by the same passive rotation matrix (sample ->
+    crystal; equal Bunge Euler angles give equal matrices), but DAMASK composes quaternions
+    with ``P = -1`` (Rowenhorst et al. 2015) and orix with ``P = +1``, so the same rotation
+    has conjugate quaternions. Checked against ``damask.Rotation`` in the tests.
+
+    Parameters
+    ----------
+    q : array_like, shape (..., 4)
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., 4)
+        ``(w, -x, -y, -z)``, sign chosen so that ``w >= 0`` (DAMASK's hemisphere).
+    """
+    return normalize(conjugate(q))
+
+
+def to_bunge_euler(q, degrees: bool = False):
+    """Bunge (ZXZ, passive) Euler angles ``(phi1, Phi, phi2)`` of orix-convention quaternions.
+
+    The angles EDAX, DREAM.3D, DAMASK and crystal-plasticity UMATs use: the sample frame is
+    rotated by ``phi1`` about Z, ``Phi`` about the new X and ``phi2`` about the new Z onto the
+    crystal frame. Rowenhorst et al. (2015) ``qu2eu`` written for orix's components; checked
+    against orix's ``to_euler`` and ``damask.Rotation.as_Euler_angles`` in the tests.
+
+    Parameters
+    ----------
+    q : array_like, shape (..., 4)
+    degrees : bool
+        Degrees instead of radians.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., 3)
+        ``phi1`` and ``phi2`` in ``[0, 2 pi)``, ``Phi`` in ``[0, pi]``.
+    """
+    w, x, y, z = np.moveaxis(normalize(q), -1, 0)
+    q03, q12 = w * w + z * z, x * x + y * y
+    chi = np.sqrt(q03 * q12)
+    degenerate = chi < 1e-12
+    safe = np.where(degenerate, 1.0, chi)
+    phi1 = np.arctan2((x * z - w * y) / safe, (-w * x - y * z) / safe)
+    phi = np.arctan2(2.0 * chi, q03 - q12)
+    phi2 = np.arctan2((w * y + x * z) / safe, (y * z - w * x) / safe)
+    # Phi = 0 (a rotation about Z) or Phi = pi: only phi1 -+ phi2 is defined; all of it goes to phi1.
+    flat, flipped = degenerate & (q12 <= q03), degenerate & (q12 > q03)
+    phi1 = np.where(flat, np.arctan2(-2.0 * w * z, w * w - z * z), phi1)
+    phi1 = np.where(flipped, np.arctan2(2.0 * x * y, x * x - y * y), phi1)
+    phi = np.where(flat, 0.0, np.where(flipped, np.pi, phi))
+    phi2 = np.where(degenerate, 0.0, phi2)
+    euler = np.stack([np.mod(phi1, 2 * np.pi), phi, np.mod(phi2, 2 * np.pi)], axis=-1)
+    return np.degrees(euler) if degrees else euler
 
 
 def multiply(a, b):

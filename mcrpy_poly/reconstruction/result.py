@@ -1,6 +1,7 @@
 """The result of a reconstruction, and the grain-interior measure used to judge it."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -8,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path, save_json
-from ..grains import segment_grains
+from ..grains import Grains, segment_grains
 from ..orientation import OrientationMap
+from .grain_stage import uniform_grains
 
 
 def grain_interior_fraction(omap: OrientationMap, tolerance_deg: float = 5.0) -> float:
@@ -45,7 +47,9 @@ class Reconstruction:
     timings : dict of str to float
         Seconds per stage.
     grains : Grains or None
-        Segmentation of ``orientations`` by the grain stage (:mod:`.grain_stage`), if it ran.
+        The grains of ``orientations`` when a stage of the run fixed them (the grain stage,
+        :mod:`.grain_stage`: one orientation per grain); ``None`` means "segment ``orientations``
+        when asked" (:meth:`grain_segmentation`).
     """
 
     orientations: OrientationMap
@@ -57,7 +61,7 @@ class Reconstruction:
     ensemble_losses: list = field(default_factory=list)
     relative_errors: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
-    grains: object = None
+    grains: Grains | None = None
 
     def __repr__(self):
         return (f"Reconstruction(shape={self.orientations.shape}, evaluations={len(self.loss_history)}, "
@@ -73,25 +77,56 @@ class Reconstruction:
                         min=float(spread.min()), median=float(np.median(spread)), max=float(spread.max())),
                     relative_errors=self.relative_errors, timings=self.timings)
 
+    def grain_segmentation(self) -> Grains:
+        """The grains of the result: :attr:`grains` when set, otherwise the segmentation of
+        :attr:`orientations` as the grain stage makes it (:func:`.grain_stage.uniform_grains`: 5
+        degrees, periodic, smallest grain :data:`mcrpy_poly.grains.MIN_SIZE`, or every component
+        where none reaches it, so that every voxel has a grain). What :meth:`save`, the solver
+        exporters and the summary of ``reconstruct-poly`` write; lengths in the step of
+        :attr:`orientations`."""
+        if self.grains is not None:
+            return dataclasses.replace(self.grains, step=self.orientations.step)
+        return uniform_grains(self.orientations)
+
     def save(self, directory) -> Path:
-        """Write ``orientations.npz`` (OrientationMap), ``reconstruction.npy`` (orix quaternions),
-        ``loss_history.npy`` and ``reconstruction.json`` into ``directory``, each atomically."""
+        """Write into ``directory``, each file atomically: ``orientations.npz`` (OrientationMap),
+        ``reconstruction.npy`` (orix quaternions per voxel), ``grain_ids.npy`` (int32 per voxel,
+        ``0 .. n - 1``; -1 where not indexed), ``grain_orientations.npy`` (``(n, 4)``, orix
+        quaternions; :meth:`grain_segmentation`), ``loss_history.npy`` and ``reconstruction.json``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        grains = self.grain_segmentation()
         self.orientations.save(directory / "orientations.npz")
         for name, array in (("reconstruction.npy", self.orientations.quaternions),
+                            ("grain_ids.npy", grains.labels.astype(np.int32)),
+                            ("grain_orientations.npy", np.asarray(grains.orientations, dtype=np.float64)),
                             ("loss_history.npy", np.asarray(self.loss_history, dtype=np.float64))):
             with atomic_path(directory / name) as tmp, open(tmp, "wb") as fh:
                 np.save(fh, array)
-        save_json(directory / "reconstruction.json", self.metadata())
+        meta = self.metadata()
+        meta["grains"] = dict(n_grains=grains.n_grains, threshold=grains.threshold, min_size=grains.min_size,
+                              periodic=grains.periodic, speckle_fraction=grains.speckle_fraction,
+                              given=self.grains is not None)
+        save_json(directory / "reconstruction.json", meta)
         return directory
 
     @classmethod
     def load(cls, directory) -> Reconstruction:
-        """Read a result written by :meth:`save`."""
+        """Read a result written by :meth:`save`. Where it holds ``grain_ids.npy`` and
+        ``grain_orientations.npy`` and they were given (a grain stage fixed them),
+        :attr:`grains` holds their ids and orientations (no boundary statistics); otherwise
+        it is ``None`` and :meth:`grain_segmentation` segments again, as :meth:`save` did."""
         directory = Path(directory)
         meta = json.loads((directory / "reconstruction.json").read_text())
-        return cls(OrientationMap.load(directory / "orientations.npz"),
-                   np.load(directory / "loss_history.npy", allow_pickle=False), meta["settings"],
+        orientations = OrientationMap.load(directory / "orientations.npz")
+        grains = None
+        written = meta.get("grains", {})
+        if written.get("given") and (directory / "grain_ids.npy").is_file():
+            grains = Grains(labels=np.load(directory / "grain_ids.npy", allow_pickle=False),
+                            orientations=np.load(directory / "grain_orientations.npy", allow_pickle=False),
+                            symmetry=orientations.symmetry, step=orientations.step, periodic=written["periodic"],
+                            threshold=written["threshold"], min_size=written["min_size"],
+                            speckle_fraction=written["speckle_fraction"])
+        return cls(orientations, np.load(directory / "loss_history.npy", allow_pickle=False), meta["settings"],
                    meta["level_starts"], meta["initial_loss"], meta["final_loss"], meta["ensemble_losses"],
-                   meta["relative_errors"], meta["timings"])
+                   meta["relative_errors"], meta["timings"], grains)
