@@ -105,12 +105,17 @@ def test_grain_aware_upsample_draws_a_boundary_between_cell_centres_not_a_stairc
 
 def test_plan_shares_iterations_and_drops_the_variogram_on_coarse_levels():
     levels = multigrid.plan((128, 128), ["correlations", "variogram", "mean_variation"],
-                            {"correlations": 16, "variogram": 4}, 1000)
+                            {"correlations": 16, "variogram": 4}, 1000, 3)
     assert [lv.pool for lv in levels] == [4, 2, 1]
     assert [lv.shape for lv in levels] == [(32, 32), (64, 64), (128, 128)]
     assert sum(lv.iterations for lv in levels) == 1000
     assert [lv.limits["correlations"] for lv in levels] == [4, 8, 16]
     assert "variogram" not in levels[0].names and "variogram" in levels[-1].names
+
+
+def test_plan_defaults_to_two_levels_with_most_of_the_budget_on_the_final_grid():
+    levels = multigrid.plan((128, 128), ["correlations", "variogram"], {"correlations": 16, "variogram": 4}, 1000)
+    assert [(lv.pool, lv.iterations) for lv in levels] == [(2, 300), (1, 700)]
 
 
 def test_plan_falls_back_to_one_level():
@@ -121,7 +126,7 @@ def test_plan_falls_back_to_one_level():
 
 def test_sizes_that_do_not_divide_round_the_coarse_grids_up():
     # The sdss map's 100 x 117 pixels: coarse grids ceil(100 / 4) x ceil(117 / 4) and ceil(/ 2).
-    levels = multigrid.plan((100, 117), ["correlations", "variogram"], {"correlations": 16, "variogram": 4}, 100)
+    levels = multigrid.plan((100, 117), ["correlations", "variogram"], {"correlations": 16, "variogram": 4}, 100, 3)
     assert [lv.shape for lv in levels] == [(25, 30), (50, 59), (100, 117)]
     state = np.random.default_rng(0).normal(size=(100, 117, 4))
     coarse = multigrid.subsample(state, 4)
@@ -134,7 +139,7 @@ def test_sizes_that_do_not_divide_round_the_coarse_grids_up():
 
 def test_plan_with_degree_continuation_adds_an_all_channel_final_level():
     levels = multigrid.plan((128, 128), ["correlations", "variogram"], {"correlations": 16, "variogram": 4}, 1000,
-                            low_channels=14)
+                            3, low_channels=14)
     assert [(lv.pool, lv.n_channels) for lv in levels] == [(4, 14), (2, 14), (1, 14), (1, None)]
     assert levels[-1].iterations == 300 and sum(lv.iterations for lv in levels) == 1000
     assert levels[-1].names == ("correlations", "variogram") and levels[-1].shape == (128, 128)
