@@ -72,8 +72,8 @@ def place_rows(path, x, y, header: HeaderGrid) -> Placement:
 
     1. The coordinates form a complete grid (every pixel exactly once, on evenly spaced
        lines): the rows are placed by their coordinates, the step comes from them, and a
-       header that describes another grid gets one warning. One exception: rows that fill
-       only the first rows of the header's grid at the header's step are a truncated file.
+       header that describes another grid gets one warning. One exception: rows that cover
+       only part of the header's grid, at the header's step, are a truncated file.
     2. Otherwise, when the header's rows x columns equals the number of rows, the rows are
        placed in file order (row-major) with one warning.
     3. Otherwise :class:`MalformedFileError`.
@@ -85,8 +85,8 @@ def place_rows(path, x, y, header: HeaderGrid) -> Placement:
         step = (step[0] or header.dy or step[1] or 1.0, step[1] or header.dx or step[0] or 1.0)
         if _truncated(shape, step, header):
             raise MalformedFileError(path, f"truncated data: the header describes {header.size} pixels "
-                                           f"({header.rows} x {header.columns}), the file holds {n} "
-                                           f"(the first {shape[0]} rows)")
+                                           f"({header.rows} x {header.columns}), the rows cover only "
+                                           f"{shape[0]} x {shape[1]} of them")
         if _disagrees(shape, step, header):
             warnings.warn(f"{path}: the header describes {header.describe()}, the x, y columns "
                           f"{shape[0]} x {shape[1]} pixels at {_format_steps(*step)}; using the coordinates",
@@ -141,8 +141,9 @@ def _same_step(a, b) -> bool:
 
 
 def _truncated(shape, step, header: HeaderGrid) -> bool:
-    """The rows fill the first rows of the header's grid, at its step."""
-    return (header.size is not None and shape[1] == header.columns and shape[0] < header.rows
+    """The rows cover only part of the header's grid, at its step (a truncated file)."""
+    return (header.size is not None and shape[0] <= header.rows and shape[1] <= header.columns
+            and shape != (header.rows, header.columns)
             and _same_step(step[0], header.dy) and _same_step(step[1], header.dx))
 
 
