@@ -59,9 +59,6 @@ def read_text_map(path: Path):
     ------
     MalformedFileError, UnsupportedSymmetryError
     """
-    from orix.crystal_map import CrystalMap
-    from orix.quaternion import Rotation
-
     ang = path.suffix.lower() == ".ang"
     layout = _ANG if ang else _CTF
     lines = _read_lines(path)
@@ -72,7 +69,6 @@ def read_text_map(path: Path):
                                        "a square grid first (MTEX, OIM Analysis or EBSDLib)")
     needed = max(*layout.euler, layout.x, layout.y, layout.phase) + 1
     table, line_numbers = _read_rows(path, lines, first, needed)
-    phases = _ang_phases(path, header, table.shape[1]) if ang else _ctf_phases(path, header)
     x, y = table[:, layout.x], table[:, layout.y]
     phase_id = table[:, layout.phase]
     _check_finite(path, np.column_stack([x, y, phase_id]), line_numbers, "x, y or phase")
@@ -80,24 +76,28 @@ def read_text_map(path: Path):
         bad = line_numbers[phase_id != np.round(phase_id)]
         raise MalformedFileError(path, f"phase ids that are not whole numbers on {_lines(bad)}")
     phase_id = phase_id.astype(np.int64)
-    if ang:
-        ci = phases.pop("ci_column")
-        if ci is not None:
-            phase_id[table[:, ci] == -1] = -1
-    else:
-        phase_id[phase_id == 0] = -1
+    ci = _ang_confidence_column(header, table.shape[1]) if ang else None
+    if ci is not None:
+        phase_id[table[:, ci] == -1] = -1  # EDAX marks points that are not indexed by CI = -1
+    if not ang:
+        phase_id[phase_id == 0] = -1  # Oxford: phase 0 is not indexed
     euler = table[:, layout.euler]
     indexed = phase_id >= 0
     _check_finite(path, euler[indexed], line_numbers[indexed], "Euler angle")
     euler[~indexed] = 0.0
     placement = place_rows(path, x, y, _header_grid(path, header, layout))
+    # Only now orix (a few seconds to import): the phase table and the rotations.
+    from orix.crystal_map import CrystalMap
+    from orix.quaternion import Rotation
+
+    phases = _ang_phases(path, header) if ang else _ctf_phases(path, header)
     order = np.empty_like(placement.flat_index)
     order[placement.flat_index] = np.arange(len(order))
     h, w = placement.shape
     dy, dx = placement.step
     rows, cols = np.divmod(np.arange(h * w), w)
     rotations = Rotation.from_euler(euler[order], degrees=layout.degrees)
-    xmap = CrystalMap(rotations, phase_id=phase_id[order], x=cols * dx, y=rows * dy, phase_list=phases["list"],
+    xmap = CrystalMap(rotations, phase_id=phase_id[order], x=cols * dx, y=rows * dy, phase_list=phases,
                       scan_unit="um")
     return xmap, placement.step
 
@@ -191,26 +191,31 @@ def _header_grid(path, header, layout: _Layout) -> HeaderGrid:
     return HeaderGrid(**fields)
 
 
-def _ang_phases(path, header, n_columns: int) -> dict:
-    """``{"list": PhaseList, "ci_column": int or None}`` of an ``.ang`` header."""
+def _ang_confidence_column(header, n_columns: int):
+    """Column of the confidence index in an EDAX/TSL or orix ``.ang`` (orix's vendor rule), or None."""
+    text = "\n".join(header)
+    if "EMsoft" in text or "ACOM" in text:
+        return None
+    return 6 if "Column names: phi1, Phi, phi2" in text or n_columns in (10, 14) else None
+
+
+def _ang_phases(path, header):
+    """orix ``PhaseList`` of an ``.ang`` header."""
     from orix.io.plugins import ang
 
     try:
         phases, formulas = ang._get_phases_from_header(header)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vendor, names = ang._get_vendor_columns(header, n_columns)
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise MalformedFileError(path, f"malformed phase description in the header ({first_line(exc)})") from None
     phase_list = _phase_list(path, phases)
     with contextlib.redirect_stdout(io.StringIO()):  # orix prints the renaming
         if phase_list.size:
             ang._autogen_phase_names(phase_list, formulas, phases["ids"])
-    ci = names.index("ci") if vendor in ("tsl", "orix") and "ci" in names else None
-    return {"list": phase_list, "ci_column": ci}
+    return phase_list
 
 
-def _ctf_phases(path, header) -> dict:
+def _ctf_phases(path, header):
+    """orix ``PhaseList`` of a ``.ctf`` header."""
     from orix.io.plugins import ctf
 
     try:
@@ -220,7 +225,7 @@ def _ctf_phases(path, header) -> dict:
                                              "them 1 to 11") from None
     except (ValueError, IndexError, TypeError, UnboundLocalError) as exc:
         raise MalformedFileError(path, f"malformed phase table in the header ({first_line(exc)})") from None
-    return {"list": _phase_list(path, phases)}
+    return _phase_list(path, phases)
 
 
 def _phase_list(path, phases: dict):
