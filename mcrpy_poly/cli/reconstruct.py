@@ -39,6 +39,8 @@ from .stages import StageProgress
 
 PROG = "reconstruct-poly"
 CHECKPOINT = "checkpoint.npz"
+#: Seconds of an evaluation report of a small map on 2 cores (README example), for the time left.
+REPORT_SECONDS = 15.0
 #: What ``summary.json``'s ``relative_errors`` measure (the report's statistics are others).
 RELATIVE_ERRORS = ("||d - d_target|| / ||d_target|| of each loss descriptor as characterized (hybrid variogram: "
                    "the Gram matrix of increments over lags |r_i| < limit_to['variogram']); the report's "
@@ -278,6 +280,10 @@ def run(args) -> int:
     stages = StageProgress(PROG, ["load", "characterize", "reconstruct", "write outputs"], enabled=not args.quiet,
                            started=started)
     stages.finished("load", "; ".join(_describe(path, item) for path, item in zip(args.inputs, inputs)))
+    timings = {"load": time.perf_counter() - started}
+    started_stage = time.perf_counter()
+    stages.start("characterize", ", ".join(Path(path).name for path in args.inputs) + (
+        "" if "tensorflow" in sys.modules else "; starting TensorFlow first"))
     import_tensorflow()
     from ..atomic import save_json
     from ..orientation import OrientationMap
@@ -285,10 +291,7 @@ def run(args) -> int:
     from ..reconstruction.loss import DEFAULT_DESCRIPTORS
 
     out = Path(args.out)
-    timings = {"load": time.perf_counter() - started}
     names = tuple(args.descriptors or DEFAULT_DESCRIPTORS)
-    stages.start("characterize", ", ".join(Path(path).name for path in args.inputs))
-    started_stage = time.perf_counter()
     characterizations = [_characterize(item, args, names) for item in inputs]
     maps = [item if isinstance(item, OrientationMap) else None for item in inputs]
     timings["characterize"] = time.perf_counter() - started_stage
@@ -335,10 +338,11 @@ def run(args) -> int:
 
 def _expected_output_seconds(characterize_seconds: float, shape, characterizations, report: bool) -> float:
     """Rough duration of the last stage: the result is characterized like the input (scaled by
-    its size), plus the report (grains, pole figures, figures: about 3 characterizations + 5 s)."""
+    its size); the report (grains, pole figures, figures) takes about 15 s on 2 cores for a
+    64 x 64 map (``REPORT_SECONDS``), growing with the size like a few characterizations."""
     scale = float(np.prod(shape)) / max(1.0, float(np.prod(characterizations[0].shape)))
     seconds = characterize_seconds * max(scale, 1.0)
-    return seconds + (3 * seconds + 5.0 if report else 0.0)
+    return seconds + (REPORT_SECONDS + 5 * seconds if report else 0.0)
 
 
 def main(argv=None) -> int:
