@@ -133,8 +133,10 @@ class Comparison:
         return {
             "settings": asdict(self.settings), "limit_to": self.limit_to, "periodic": list(self.periodic),
             "reference": {"source": self.reference.source, "shape": list(self.reference.shape),
-                          "symmetry": self.reference.point_group},
-            "candidates": [{"source": c.source, "shape": list(c.shape)} for c in self.candidates],
+                          "step": list(self.reference.step), "symmetry": self.reference.point_group},
+            "candidates": [{"source": c.source, "shape": list(c.shape), "step": list(c.step)}
+                           for c in self.candidates],
+            "length_unit": self.settings.length_unit,
         }
 
     def to_json(self, path):

@@ -120,10 +120,11 @@ def save_ipf_key_png(path, laue: str, size: int = 481):
 
 
 def save_distribution_figure(path, reference: dict, candidate: dict, metrics: dict, prefix: str = "",
-                             names=("reference", "candidate")):
+                             names=("reference", "candidate"), length_unit: str = "um"):
     """Histograms of every grain statistic: reference (black outline) and candidate (red,
     pooled over an ensemble) on the :data:`~mcrpy_poly.evaluate.distributions.KL_BINS`
-    bins of the KL divergence; W1 and KL from ``metrics`` in the titles."""
+    bins of the KL divergence; W1 and KL from ``metrics`` in the titles; lengths labelled
+    in ``length_unit``."""
     import matplotlib.pyplot as plt
 
     names_ = list(reference)
@@ -139,6 +140,7 @@ def save_distribution_figure(path, reference: dict, candidate: dict, metrics: di
             ax.hist(ref, edges, density=True, histtype="step", color="k", lw=1.2, label=names[0])
         w1, kl = metrics.get(f"{prefix}{name}_w1", np.nan), metrics.get(f"{prefix}{name}_kl", np.nan)
         unit = UNITS.get(name, "um")
+        unit = length_unit if unit == "um" else unit
         ax.set_title(f"{name}{f' ({unit})' if unit else ''}\nW1 {w1:.3g}, KL {kl:.3g}", fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(names_):]:

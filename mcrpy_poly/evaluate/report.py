@@ -106,7 +106,7 @@ def _grain_figures(comparison, directory) -> dict:
                   for name in reference.grains[ref_view]}
         files[f"grains {label}"] = save_distribution_figure(
             directory / f"grains_{label}.png", reference.grains[ref_view], pooled, comparison.metrics,
-            metric_prefix(label), comparison.names)
+            metric_prefix(label), comparison.names, comparison.settings.length_unit)
     return files
 
 
@@ -135,6 +135,8 @@ def _html(comparison, title, sections) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Reference: {html.escape(str(ref['source'] or 'in memory'))} {tuple(ref['shape'])}, "
         f"point group {html.escape(ref['symmetry'])}. Candidate(s): {html.escape(candidates)}.</p>",
+        f"<p>Lengths in {html.escape(info['length_unit'])}: steps (per axis) reference {tuple(ref['step'])}, "
+        f"candidate(s) {', '.join(str(tuple(c['step'])) for c in info['candidates'])}.</p>",
         f"<p>Grains: misorientation threshold {comparison.settings.threshold:g}&deg;, minimum "
         f"{comparison.settings.min_size} pixels, periodic (reference, candidate) = {comparison.periodic}. "
         f"ODF: SHSH up to N = {comparison.settings.odf_degree}. Spatial statistics: lag window "
