@@ -248,7 +248,8 @@ def _write_outputs(staging: Path, result, references, characterizations, args, t
         from ..evaluate import compare
 
         try:
-            compare(reference, omap, loss=list(result.loss_history)).save_report(staging / "report")
+            compare(reference, omap, loss=list(result.loss_history), level_starts=result.level_starts).save_report(
+                staging / "report")
         except Exception as exc:
             extra["report_error"] = f"{type(exc).__name__}: {exc}"
             shutil.rmtree(staging / "report", ignore_errors=True)

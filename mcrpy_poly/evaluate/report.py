@@ -55,7 +55,8 @@ def save_report(comparison, directory, title: str | None = None, direction="z") 
                 ("Spatial statistics", _statistics_figures(comparison, directory)),
                 ("Grain statistics", _grain_figures(comparison, directory))]
     if comparison.loss:
-        sections.append(("Loss", {"loss": save_loss_png(directory / "loss.png", comparison.loss)}))
+        sections.append(("Loss", {"loss": save_loss_png(directory / "loss.png", comparison.loss,
+                                                                   comparison.level_starts)}))
     comparison.to_json(directory / "metrics.json")
     page = directory / "report.html"
     with atomic_path(page) as tmp:
