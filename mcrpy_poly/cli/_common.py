@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 from pathlib import Path
 
 from ..errors import InputError
@@ -25,15 +26,21 @@ EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 def run_command(prog: str, action, args):
     """Call ``action(args)``: ``(0, result)`` on success; ``(2, None)`` after a one-line
     ``prog: error: ...`` message for bad input (:class:`~mcrpy_poly.errors.InputError`);
-    ``(1, None)`` after a traceback for anything else (an internal error)."""
-    try:
-        return EXIT_OK, action(args)
-    except InputError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT, None
-    except Exception:
-        traceback.print_exc()
-        return EXIT_INTERNAL, None
+    ``(1, None)`` after a traceback for anything else (an internal error). Warnings appear
+    as one ``prog: warning: ...`` line each."""
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line
+        try:
+            return EXIT_OK, action(args)
+        except InputError as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT, None
+        except Exception:
+            traceback.print_exc()
+            return EXIT_INTERNAL, None
 
 
 def check_output_folder(folder, option: str = "--out") -> None:
@@ -61,6 +68,13 @@ def check_output_file(path, what: str) -> None:
     """Raise :class:`InputError` if ``path`` (a file the run will write) is a folder."""
     if Path(path).is_dir():
         raise InputError(f"{what} {path}: is a folder, the run writes a file there")
+
+
+def start_keras_backend() -> None:
+    """Before the first Keras import: start TensorFlow quietly when it is Keras' backend
+    (``KERAS_BACKEND``, default ``tensorflow``); other backends start as they do."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import_tensorflow()
 
 
 def import_tensorflow():
