@@ -46,6 +46,7 @@ def make_files(d: Path) -> dict:
     np.save(d / "wrong_shape.npy", np.zeros((16, 16, 3)))
     np.save(d / "hostile.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     (d / "hostile.pickle").write_bytes(b"\x80\x04cos\nsystem\n.")
+    np.savez(d / "other.npz", metadata='{"format": "someone else\'s"}')
     (d / "a_file").write_text("")
     (d / "ckpt" / "checkpoint.npz").mkdir(parents=True)
     out = str(d / "out")
@@ -68,7 +69,8 @@ def make_files(d: Path) -> dict:
         "--out not writable": [str(d / "good.ang"), "--out", "/proc/mcrpy_poly_run"],
         "checkpoint path is a folder": [str(d / "good.ang"), "--out", str(d / "ckpt")],
         "unknown descriptor": [str(d / "good.ang"), "--descriptors", "grains", "--limit-to", "4"],
-        "broken characterization .npz": [write("broken.npz", "PK not a zip")],
+        "broken .npz": [write("broken.npz", "PK not a zip")],
+        "characterization of another format": [str(d / "other.npz")],
         "rows shuffled (accepted)": [write("shuffled.ang", "\n".join(lines[:first] + shuffled) + "\n"), *TINY],
         "header of another grid (accepted)": [write("subsample.ang", ang_text(
             euler, step=(0.4, 0.4), header=(140, 160, 0.1, 0.1))), *TINY],

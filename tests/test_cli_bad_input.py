@@ -29,6 +29,7 @@ def files(tmp_path_factory):
     (d / "nan.ang").write_text("\n".join(lines) + "\n")
     (d / "a_file").write_text("")
     (d / "garbage.npz").write_bytes(b"PK not really a zip")
+    np.savez(d / "other_format.npz", metadata=json.dumps({"format": "someone else's"}))
     return d
 
 
@@ -46,6 +47,7 @@ def _cases(d):
                           "GiB"),
         "unknown descriptor": ([good, "--out", str(d / "o"), "--limit-to", "4", "--descriptors", "grains"],
                                "unknown descriptor"),
+        "not an npz": ([str(d / "garbage.npz"), "--out", str(d / "o")], "garbage.npz: not an OrientationMap"),
     }
 
 
@@ -76,13 +78,13 @@ def test_bad_inputs_are_refused_before_tensorflow(files):
 
 
 def test_tensorflow_start_is_silent(files, tmp_path):
-    """A bad input found after TensorFlow started (a broken characterization): the command's
-    stderr, file descriptor and all, holds exactly one line."""
-    done = subprocess.run([sys.executable, str(ROOT / "reconstruct_poly.py"), str(files / "garbage.npz"), "--out",
-                           str(tmp_path / "o")], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    """A bad input found after TensorFlow started (a characterization of another format): the
+    command's stderr, file descriptor and all, holds exactly one line."""
+    done = subprocess.run([sys.executable, str(ROOT / "reconstruct_poly.py"), str(files / "other_format.npz"),
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
-    assert "garbage.npz" in done.stderr and "characterization" in done.stderr
+    assert "other_format.npz: not a mcrpy_poly characterization" in done.stderr
 
 
 def test_stages_headline_and_report_note(tmp_path, capsys):

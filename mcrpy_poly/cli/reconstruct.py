@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_options(args) -> None:
     """Conflicts between options, found before anything is read or written."""
     from ..errors import InputError
+    from ..reconstruction.budget import LOSS_DESCRIPTORS
 
     suffixes = {Path(path).suffix.lower() for path in args.inputs}
     if len(args.inputs) not in (1, 3):
@@ -98,6 +99,9 @@ def _check_options(args) -> None:
         raise InputError("--max-iter, --seeds and --checkpoint-every must be >= 1")
     if args.limit_to is not None and args.limit_to < 1:
         raise InputError(f"--limit-to must be >= 1, got {args.limit_to}")
+    unknown = sorted(set(args.descriptors or ()) - set(LOSS_DESCRIPTORS))
+    if unknown:
+        raise InputError(f"unknown descriptor(s) {unknown}; choose from {sorted(LOSS_DESCRIPTORS)}")
 
 
 def _check_output_paths(args) -> None:
@@ -122,7 +126,7 @@ def _read_input(path, args):
     try:
         return load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix")
     except MalformedFileError:
-        if path.suffix.lower() != ".npz":
+        if path.suffix.lower() != ".npz" or not _has_metadata(path):
             raise
     import_tensorflow()  # not an OrientationMap .npz: a characterization, or load_characterization names the problem
     from ..descriptors import load_characterization
@@ -131,6 +135,15 @@ def _read_input(path, args):
     if args.limit_to is not None:
         raise InputError(f"{path}: --limit-to conflicts with a saved characterization (its windows are fixed)")
     return characterization
+
+
+def _has_metadata(path) -> bool:
+    """Whether an ``.npz`` holds the ``metadata`` entry of the project's own files."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return "metadata" in data.files
+    except (OSError, ValueError):
+        return False
 
 
 def _check_budget(inputs, args) -> None:
@@ -148,9 +161,6 @@ def _check_budget(inputs, args) -> None:
     )
 
     names = tuple(dict.fromkeys(args.descriptors or LOSS_DESCRIPTORS))
-    unknown = [name for name in names if name not in LOSS_DESCRIPTORS]
-    if unknown:
-        raise InputError(f"unknown descriptor(s) {unknown}; choose from {sorted(LOSS_DESCRIPTORS)}")
     first = inputs[0]
     if isinstance(first, OrientationMap):
         limits = {name: args.limit_to or window for name, window in DEFAULT_WINDOWS.items() if name in names}
