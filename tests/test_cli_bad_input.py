@@ -138,3 +138,10 @@ def test_budget_defaults_match_the_descriptors():
         with_lags = budget.estimate_bytes((8,) * ndim, 1, ["variogram"], {"variogram": limit}, 1, False)
         without = budget.estimate_bytes((8,) * ndim, 1, [], {}, 1, False)
         assert (with_lags - without) // (8 * 8 ** ndim * 6) == len(variogram_lags(ndim, limit))
+
+
+def test_unknown_symmetry_option_lists_only_real_names(tmp_path, capsys):
+    np.save(tmp_path / "q.npy", synthetic.voronoi((8, 8), 3).quaternions)
+    assert main([str(tmp_path / "q.npy"), "--symmetry", "xyz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown crystal symmetry 'xyz'; known point groups: -1, " in err and ", ," not in err, err

@@ -141,7 +141,9 @@ def _html(comparison, title, sections) -> str:
         f"<p>Grains: misorientation threshold {comparison.settings.threshold:g}&deg;, minimum "
         f"{comparison.settings.min_size} pixels, periodic (reference, candidate) = {comparison.periodic}. "
         f"ODF: SHSH up to N = {comparison.settings.odf_degree}. Spatial statistics: lag window "
-        f"|r| &lt; {comparison.limit_to}; relative-error maps share under {100 * ERROR_LEVEL:g} %. "
+        f"|r| &lt; {comparison.limit_to}; relative-error maps share under {100 * ERROR_LEVEL:g} %; the "
+        f"variogram errors are those of semivariogram maps (not of the hybrid variogram in a reconstruction's "
+        f"loss and <code>summary.json</code>). "
         f"With several candidates the numbers are ensemble means (<code>_std</code>: spread).</p>",
         "<h2>Summary</h2>", _table(headline),
     ]
