@@ -292,10 +292,12 @@ def run(args) -> int:
                            started=started)
     stages.finished("load", "; ".join(_describe(path, item) for path, item in zip(args.inputs, inputs)))
     timings = {"load": time.perf_counter() - started}
-    started_stage = time.perf_counter()
     stages.start("characterize", ", ".join(Path(path).name for path in args.inputs) + (
         "" if "tensorflow" in sys.modules else "; starting TensorFlow first"))
+    started_stage = time.perf_counter()
     import_tensorflow()
+    timings["start_tensorflow"] = time.perf_counter() - started_stage
+    started_stage = time.perf_counter()
     from ..atomic import save_json
     from ..orientation import OrientationMap
     from ..reconstruction import reconstruct
@@ -306,7 +308,7 @@ def run(args) -> int:
     characterizations = [_characterize(item, args, names) for item in inputs]
     maps = [item if isinstance(item, OrientationMap) else None for item in inputs]
     timings["characterize"] = time.perf_counter() - started_stage
-    timings["load_and_characterize"] = timings["load"] + timings["characterize"]
+    timings["load_and_characterize"] = time.perf_counter() - started
     shape = tuple(args.shape) if args.shape is not None else tuple(characterizations[0].shape)
     if maps[0] is None and not args.no_report:
         print(f"{PROG}: note: no evaluation report: INPUT {args.inputs[0]} is a saved characterization, "

@@ -47,8 +47,9 @@ class StageProgress:
     def start(self, stage: str, detail: str = "") -> None:
         """Begin ``stage`` (a name given at construction): one line saying what it does."""
         self.current, self.current_started = stage, time.perf_counter()
+        left = self._left()
         self._say(f"[{self.stages.index(stage) + 1}/{len(self.stages)}] {stage}{': ' + detail if detail else ''} "
-                  f"({self._elapsed():.1f} s so far{self._left(', about ')})")
+                  f"({self._elapsed():.1f} s so far{'' if left is None else f', about {left:.0f} s left'})")
 
     def finished(self, stage: str, detail: str = "") -> None:
         """Report a stage that has already run (the checks before the first line)."""
@@ -70,9 +71,9 @@ class StageProgress:
         for fraction in _REPORT_AT:
             if done / total >= fraction and fraction not in self._reported:
                 self._reported.add(fraction)
-                left = self._left("about ")
-                if left:
-                    self._say(f"{left} left in all")
+                left = self._left()
+                if left is not None:
+                    self._say(f"about {left:.0f} s left in all")
 
     def done(self) -> None:
         self._say(f"done in {self._elapsed():.1f} s")
@@ -80,16 +81,13 @@ class StageProgress:
     def _elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    def _left(self, prefix: str) -> str:
-        if self.current is None or self.current not in self.stages:
-            return ""
-        index = self.stages.index(self.current)
-        remaining = self.stages[index:]
+    def _left(self) -> float | None:
+        """Seconds left in all, or None while a remaining stage has no expected duration."""
+        remaining = self.stages[self.stages.index(self.current):]
         if any(stage not in self.expected for stage in remaining):
-            return ""
+            return None
         seconds = sum(self.expected[stage] for stage in remaining[1:])
-        seconds += max(0.0, self.expected[self.current] - (time.perf_counter() - self.current_started))
-        return f"{prefix}{seconds:.0f} s"
+        return seconds + max(0.0, self.expected[self.current] - (time.perf_counter() - self.current_started))
 
     def _say(self, text: str) -> None:
         if self.enabled:

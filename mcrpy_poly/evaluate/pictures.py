@@ -169,8 +169,8 @@ def save_loss_png(path, loss: dict, level_starts=()):
         ax.set_yscale("log")
     for level, start in enumerate(bounds[1:], start=2):
         ax.axvline(start + 0.5, color="0.5", ls="--", lw=0.8)
-        ax.annotate(f"level {level}", (start + 0.5, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
-                    ha="left", va="top", color="0.4")
+        ax.annotate(f"level {level}", (start + 0.5, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", fontsize=7, ha="left", va="top", color="0.4")
     ax.set_xlabel("loss evaluation")
     ax.set_ylabel("loss")
     ax.legend(fontsize=7)
