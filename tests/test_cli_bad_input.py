@@ -55,22 +55,29 @@ def test_bad_inputs_are_refused_before_tensorflow(files):
     """One interpreter runs every case; TensorFlow must never have been imported."""
     (files / "with_ckpt_dir" / "checkpoint.npz").mkdir(parents=True)
     cases = {name: argv for name, (argv, _) in _cases(files).items()}
+    good = str(files / "good.ang")
+    cases["evaluate: missing candidate"] = [good, str(files / "gone.npy"), "--symmetry", "m-3m", "--out",
+                                            str(files / "o")]
+    cases["evaluate: --out under a file"] = [good, good, "--out", str(files / "a_file" / "report")]
     script = textwrap.dedent(f"""
         import contextlib, io, json, sys, time
-        from mcrpy_poly.cli.reconstruct import main
+        from mcrpy_poly.cli import evaluate, reconstruct
         results = {{}}
         for name, argv in {cases!r}.items():
             err = io.StringIO()
             started = time.perf_counter()
             with contextlib.redirect_stderr(err):
-                code = main(argv)
+                code = (evaluate if name.startswith("evaluate") else reconstruct).main(argv)
             results[name] = [code, err.getvalue().strip().splitlines(), time.perf_counter() - started]
         print(json.dumps({{"results": results, "tensorflow": "tensorflow" in sys.modules}}))
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    for name, (_, message) in _cases(files).items():
+    expected = {name: message for name, (_, message) in _cases(files).items()}
+    expected.update({"evaluate: missing candidate": "gone.npy: no such file",
+                     "evaluate: --out under a file": "a_file is a file, not a folder"})
+    for name, message in expected.items():
         code, lines, _ = report["results"][name]
         assert code == 2 and len(lines) == 1 and message in lines[0], (name, lines)
     assert report["tensorflow"] is False
