@@ -152,3 +152,14 @@ def test_unknown_symmetry_option_lists_only_real_names(tmp_path, capsys):
     assert main([str(tmp_path / "q.npy"), "--symmetry", "xyz", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "unknown crystal symmetry 'xyz'; known point groups: -1, " in err and ", ," not in err, err
+
+
+def test_characterization_without_the_variogram_is_reconstructed(tmp_path):
+    """A saved characterization holding only some default descriptors: the loss takes those."""
+    source = synthetic.voronoi((16, 16), 5, seed=4)
+    saved = mcrpy_poly.characterize(source, descriptors=("correlations", "texture"), limit_to=4).save(
+        tmp_path / "c.npz")
+    out = tmp_path / "run"
+    assert main([str(saved), "--out", str(out), "--max-iter", "4", "--levels", "1", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["descriptors"] == ["correlations", "texture"]

@@ -20,6 +20,10 @@ Writes into ``DIR``: ``reconstruction.npy`` (orix quaternions), ``orientations.n
 ``summary.json`` holds ``report_error``). Files appear
 whole or not at all; ``DIR/checkpoint.npz`` is kept while a run is unfinished, for ``--resume``.
 
+The options, every path the run writes, the inputs, the descriptor windows and the memory
+estimate are checked before TensorFlow is imported (quietly); then the stages (load,
+characterize, reconstruct, write outputs) are shown with the time left in all.
+
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 """
 from __future__ import annotations
@@ -71,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="3D output formats")
     p.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="evaluations between checkpoints")
     p.add_argument("--no-report", action="store_true", help="skip the evaluation report (IPF maps, pole figures)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no stage lines")
     return p
 
 
@@ -167,9 +171,11 @@ def _check_budget(inputs, args) -> None:
         n_channels = SHSHBasis(first.symmetry).n_terms
         n_pairs = n_channels * (n_channels + 1) // 2
     else:
+        if args.descriptors is None:  # the defaults it holds, as reconstruct() takes them
+            names = tuple(name for name in names if name in first.descriptors)
         missing = [name for name in names if name not in first.descriptors]
-        if missing:
-            raise InputError(f"{args.inputs[0]}: the characterization has no {', '.join(missing)}")
+        if missing or not names:
+            raise InputError(f"{args.inputs[0]}: the characterization has no {', '.join(missing or LOSS_DESCRIPTORS)}")
         limits = {name: int(first.limit_to[name]) for name in names if name in first.limit_to}
         n_channels, n_pairs = first.basis.n_terms, len(first.pairs)
     for path, item in zip(args.inputs, inputs):
