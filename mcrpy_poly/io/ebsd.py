@@ -68,9 +68,8 @@ def load_ebsd(path, phase=None, fill_unindexed: bool = False) -> OrientationMap:
     if ext not in SUPPORTED_EXTENSIONS:
         supported = ", ".join(f"{e} ({d})" for e, d in SUPPORTED_EXTENSIONS.items())
         raise UnsupportedFormatError(path, f"unknown extension {ext!r}; supported: {supported}")
-    xmap, steps = read_text_map(path) if ext in (".ang", ".ctf") else _read_hdf5(path)
+    xmap, shape, steps = read_text_map(path) if ext in (".ang", ".ctf") else _read_hdf5(path)
     phase_id, name, point_group = _select_phase(path, xmap, phase)
-    shape = tuple(int(s) for s in xmap.shape)
     if len(shape) != 2 or int(np.prod(shape)) != xmap.size:
         raise MalformedFileError(path, f"cannot arrange {xmap.size} pixels on the grid {shape}")
     quaternions = np.asarray(xmap.rotations.data, dtype=float).reshape(shape + (4,))
@@ -88,7 +87,7 @@ def load_ebsd(path, phase=None, fill_unindexed: bool = False) -> OrientationMap:
 
 
 def _read_hdf5(path: Path):
-    """orix ``CrystalMap`` and ``(dy, dx)`` of an HDF5 file."""
+    """orix ``CrystalMap``, its grid shape and ``(dy, dx)`` of an HDF5 file."""
     from orix import io as orix_io
 
     try:
@@ -101,7 +100,7 @@ def _read_hdf5(path: Path):
         raise MalformedFileError(path, f"cannot parse the file ({first_line(exc)})") from None
     except (IndexError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
         raise MalformedFileError(path, f"malformed file ({type(exc).__name__}: {first_line(exc)})") from None
-    return xmap, tuple(float(getattr(xmap, a, 1.0) or 1.0) for a in ("dy", "dx"))
+    return xmap, tuple(int(s) for s in xmap.shape), tuple(float(getattr(xmap, a, 1.0) or 1.0) for a in ("dy", "dx"))
 
 
 def _select_phase(path: Path, xmap, phase):

@@ -52,6 +52,8 @@ def read_text_map(path: Path):
     xmap : orix.crystal_map.CrystalMap
         The rows in row-major grid order on exact coordinates; not indexed pixels have
         phase id -1.
+    shape : (int, int)
+        ``(H, W)`` pixels.
     step : (float, float)
         ``(dy, dx)`` in the file's unit (usually um), from the coordinates.
 
@@ -99,7 +101,7 @@ def read_text_map(path: Path):
     rotations = Rotation.from_euler(euler[order], degrees=layout.degrees)
     xmap = CrystalMap(rotations, phase_id=phase_id[order], x=cols * dx, y=rows * dy, phase_list=phases,
                       scan_unit="um")
-    return xmap, placement.step
+    return xmap, placement.shape, placement.step
 
 
 def _read_lines(path: Path) -> list:
@@ -131,20 +133,28 @@ def _read_rows(path, lines, first: int, n_columns_needed: int):
 
     NumPy's C parser reads the rows (millions of them in seconds); only when it fails are
     single lines looked at, to name the first bad one."""
-    numbers = np.array([i + 1 for i in range(first, len(lines)) if lines[i].strip()], dtype=np.int64)
-    if not numbers.size:
-        raise MalformedFileError(path, "no data rows after the header")
-    rows = [lines[i - 1] for i in numbers]
-    if any("," in row for row in rows):
+    rows = lines[first:]
+    if "," in "".join(rows):
         rows = [row.replace(",", ".") for row in rows]  # decimal commas; no format separates fields by commas
     try:
-        table = np.loadtxt(rows, ndmin=2, comments=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": reported below
+            table = np.loadtxt(rows, ndmin=2, comments=None)  # skips blank lines
     except ValueError:
-        raise MalformedFileError(path, _first_bad_row(rows, numbers)) from None
+        numbers = _line_numbers(rows, first)
+        raise MalformedFileError(path, _first_bad_row([rows[i - first - 1] for i in numbers], numbers)) from None
+    if table.shape[0] == 0:
+        raise MalformedFileError(path, "no data rows after the header")
+    numbers = np.arange(first + 1, first + 1 + len(rows)) if len(table) == len(rows) else _line_numbers(rows, first)
     if table.shape[1] < n_columns_needed:
         raise MalformedFileError(path, f"{table.shape[1]} columns per row; an EBSD table needs at least "
                                        f"{n_columns_needed}")
     return table, numbers
+
+
+def _line_numbers(rows, first: int) -> np.ndarray:
+    """File line numbers (from 1) of the rows that are not blank."""
+    return np.array([first + 1 + i for i, row in enumerate(rows) if row.strip()], dtype=np.int64)
 
 
 def _first_bad_row(rows, numbers) -> str:
