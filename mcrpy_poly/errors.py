@@ -53,3 +53,9 @@ class MemoryBudgetError(InputError):
 
 class UnsupportedSymmetryError(EBSDReadError, SymmetryError):
     """The file declares a crystal symmetry that is not a known point group."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when empty), for one-line reports."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

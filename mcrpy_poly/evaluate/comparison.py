@@ -112,6 +112,8 @@ class Comparison:
         Lag window used for the spatial statistics.
     loss : dict of str to sequence of float, optional
         Loss curves to draw in the report.
+    level_starts : list of int
+        Indices into the loss curves where multigrid levels begin (drawn as markers).
     names : tuple of str
         Display names of reference and candidate.
     """
@@ -127,14 +129,17 @@ class Comparison:
     limit_to: int
     loss: dict = field(default_factory=dict)
     names: tuple = ("reference", "candidate")
+    level_starts: list = field(default_factory=list)
 
     def describe(self) -> dict:
         """Settings and sources, for JSON."""
         return {
             "settings": asdict(self.settings), "limit_to": self.limit_to, "periodic": list(self.periodic),
             "reference": {"source": self.reference.source, "shape": list(self.reference.shape),
-                          "symmetry": self.reference.point_group},
-            "candidates": [{"source": c.source, "shape": list(c.shape)} for c in self.candidates],
+                          "step": list(self.reference.step), "symmetry": self.reference.point_group},
+            "candidates": [{"source": c.source, "shape": list(c.shape), "step": list(c.step)}
+                           for c in self.candidates],
+            "length_unit": self.settings.length_unit,
         }
 
     def to_json(self, path):
@@ -163,7 +168,7 @@ def _periodic_flags(periodic):
 
 
 def compare(reference, candidate, *, periodic=(False, True), settings: Settings | None = None, loss=None,
-            names=("reference", "candidate"), **options) -> Comparison:
+            names=("reference", "candidate"), level_starts=(), **options) -> Comparison:
     """Compare a candidate map or volume (or a list of them) with a reference.
 
     Parameters
@@ -182,9 +187,11 @@ def compare(reference, candidate, *, periodic=(False, True), settings: Settings 
         Loss curve(s) of the run that made the candidate, drawn in the report.
     names : (str, str)
         Display names.
+    level_starts : sequence of int
+        Where the multigrid levels of that run begin in the loss curve (marked in the plot).
     **options
         Fields of :class:`Settings` (``threshold``, ``min_size``, ``odf_degree``,
-        ``limit_to``, ``n_sections``, ``n_terms``) overriding ``settings``.
+        ``limit_to``, ``n_sections``, ``n_terms``, ``length_unit``) overriding ``settings``.
 
     Returns
     -------
@@ -228,7 +235,8 @@ def compare(reference, candidate, *, periodic=(False, True), settings: Settings 
                       periodic=(ref_periodic, cand_periodic),
                       summaries={"reference": ref_summary, "candidates": cand_summaries}, pairs=pairs,
                       pole_densities=densities, limit_to=limit_to,
-                      loss={k: np.asarray(v, float) for k, v in (loss or {}).items()}, names=tuple(names))
+                      loss={k: np.asarray(v, float) for k, v in (loss or {}).items()}, names=tuple(names),
+                      level_starts=[int(i) for i in level_starts])
 
 
 def _plane_shape(omap, view):

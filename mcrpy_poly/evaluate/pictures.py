@@ -120,10 +120,11 @@ def save_ipf_key_png(path, laue: str, size: int = 481):
 
 
 def save_distribution_figure(path, reference: dict, candidate: dict, metrics: dict, prefix: str = "",
-                             names=("reference", "candidate")):
+                             names=("reference", "candidate"), length_unit: str = "um"):
     """Histograms of every grain statistic: reference (black outline) and candidate (red,
     pooled over an ensemble) on the :data:`~mcrpy_poly.evaluate.distributions.KL_BINS`
-    bins of the KL divergence; W1 and KL from ``metrics`` in the titles."""
+    bins of the KL divergence; W1 and KL from ``metrics`` in the titles; lengths labelled
+    in ``length_unit``."""
     import matplotlib.pyplot as plt
 
     names_ = list(reference)
@@ -139,6 +140,7 @@ def save_distribution_figure(path, reference: dict, candidate: dict, metrics: di
             ax.hist(ref, edges, density=True, histtype="step", color="k", lw=1.2, label=names[0])
         w1, kl = metrics.get(f"{prefix}{name}_w1", np.nan), metrics.get(f"{prefix}{name}_kl", np.nan)
         unit = UNITS.get(name, "um")
+        unit = length_unit if unit == "um" else unit
         ax.set_title(f"{name}{f' ({unit})' if unit else ''}\nW1 {w1:.3g}, KL {kl:.3g}", fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(names_):]:
@@ -148,17 +150,29 @@ def save_distribution_figure(path, reference: dict, candidate: dict, metrics: di
     return save_figure(fig, path)
 
 
-def save_loss_png(path, loss: dict):
-    """Loss curves (log scale) by name."""
+def save_loss_png(path, loss: dict, level_starts=()):
+    """Loss curves (log scale) by name, each with its best value so far (per multigrid level:
+    the losses of different grids do not compare), and dashed markers where levels begin.
+    Single evaluations above the best line are line-search probes, not failures."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    bounds = sorted({0, *[int(i) for i in level_starts]})
     for name, values in loss.items():
-        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+        values = np.asarray(values, dtype=float)
+        x = np.arange(1, len(values) + 1)
+        line, = ax.plot(x, values, lw=0.6, alpha=0.5, label=f"{name} (every evaluation)")
+        ends = [*bounds[1:], len(values)]
+        best = np.concatenate([np.minimum.accumulate(values[a:b]) for a, b in zip(bounds, ends) if b > a])
+        ax.plot(x[:len(best)], best, color=line.get_color(), lw=1.5, label=f"{name} (best so far in its level)")
     if all(np.all(np.asarray(v) > 0) for v in loss.values()):
         ax.set_yscale("log")
-    ax.set_xlabel("iteration")
+    for level, start in enumerate(bounds[1:], start=2):
+        ax.axvline(start + 0.5, color="0.5", ls="--", lw=0.8)
+        ax.annotate(f"level {level}", (start + 0.5, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", fontsize=7, ha="left", va="top", color="0.4")
+    ax.set_xlabel("loss evaluation")
     ax.set_ylabel("loss")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)

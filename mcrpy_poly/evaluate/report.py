@@ -55,7 +55,8 @@ def save_report(comparison, directory, title: str | None = None, direction="z") 
                 ("Spatial statistics", _statistics_figures(comparison, directory)),
                 ("Grain statistics", _grain_figures(comparison, directory))]
     if comparison.loss:
-        sections.append(("Loss", {"loss": save_loss_png(directory / "loss.png", comparison.loss)}))
+        sections.append(("Loss", {"loss": save_loss_png(directory / "loss.png", comparison.loss,
+                                                                   comparison.level_starts)}))
     comparison.to_json(directory / "metrics.json")
     page = directory / "report.html"
     with atomic_path(page) as tmp:
@@ -106,7 +107,7 @@ def _grain_figures(comparison, directory) -> dict:
                   for name in reference.grains[ref_view]}
         files[f"grains {label}"] = save_distribution_figure(
             directory / f"grains_{label}.png", reference.grains[ref_view], pooled, comparison.metrics,
-            metric_prefix(label), comparison.names)
+            metric_prefix(label), comparison.names, comparison.settings.length_unit)
     return files
 
 
@@ -135,10 +136,14 @@ def _html(comparison, title, sections) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f"<p>Reference: {html.escape(str(ref['source'] or 'in memory'))} {tuple(ref['shape'])}, "
         f"point group {html.escape(ref['symmetry'])}. Candidate(s): {html.escape(candidates)}.</p>",
+        f"<p>Lengths in {html.escape(info['length_unit'])}: steps (per axis) reference {tuple(ref['step'])}, "
+        f"candidate(s) {', '.join(str(tuple(c['step'])) for c in info['candidates'])}.</p>",
         f"<p>Grains: misorientation threshold {comparison.settings.threshold:g}&deg;, minimum "
         f"{comparison.settings.min_size} pixels, periodic (reference, candidate) = {comparison.periodic}. "
         f"ODF: SHSH up to N = {comparison.settings.odf_degree}. Spatial statistics: lag window "
-        f"|r| &lt; {comparison.limit_to}; relative-error maps share under {100 * ERROR_LEVEL:g} %. "
+        f"|r| &lt; {comparison.limit_to}; relative-error maps share under {100 * ERROR_LEVEL:g} %; the "
+        f"variogram errors are those of semivariogram maps (not of the hybrid variogram in a reconstruction's "
+        f"loss and <code>summary.json</code>). "
         f"With several candidates the numbers are ensemble means (<code>_std</code>: spread).</p>",
         "<h2>Summary</h2>", _table(headline),
     ]

@@ -42,6 +42,9 @@ class Settings:
     n_terms : int, optional
         SHSH functions of the spatial statistics (default: the default :class:`SHSHBasis`,
         the one reconstructions use).
+    length_unit : str
+        Unit of the steps and of every length (the EBSD file's, usually um; ``"pixels"`` for
+        maps that carry no step).
     """
 
     threshold: float = 5.0
@@ -50,6 +53,7 @@ class Settings:
     limit_to: int = 16
     n_sections: int = 16
     n_terms: int | None = None
+    length_unit: str = "um"
 
     def __post_init__(self):
         if not 0 < self.threshold < 180:

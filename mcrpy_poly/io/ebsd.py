@@ -1,14 +1,13 @@
 """EBSD files in and out: EDAX/TSL ``.ang``, Oxford ``.ctf`` and the HDF5 formats orix reads.
 
-orix does the parsing; this module checks what orix lets through (truncated data, a
-malformed header), selects one phase, and turns every failure into an
+Text files are read by :mod:`.ebsd_text` (rows placed by their coordinates), HDF5 files by
+orix; this module selects one phase and turns every failure into an
 :class:`~mcrpy_poly.errors.EBSDReadError` subclass that names the file and the problem.
 """
 from __future__ import annotations
 
 import contextlib
 import io
-import re
 import warnings
 from pathlib import Path
 
@@ -24,17 +23,16 @@ from ..errors import (
     SymmetryError,
     UnsupportedFormatError,
     UnsupportedSymmetryError,
+    first_line,
 )
 from ..orientation.orientation_map import OrientationMap
+from .ebsd_text import read_text_map
 
 #: File extensions and the format each stands for.
 SUPPORTED_EXTENSIONS = {
     ".ang": "EDAX/TSL ANG", ".ctf": "Oxford CTF", ".h5": "HDF5 (orix, EMsoft or Bruker h5ebsd)",
     ".hdf5": "HDF5 (orix, EMsoft or Bruker h5ebsd)", ".h5ebsd": "h5ebsd (EMsoft or Bruker)",
 }
-
-# Header keys that fix the grid size: (rows key, columns key) per format.
-_GRID_KEYS = {".ang": (r"#\s*NROWS:", r"#\s*NCOLS_ODD:"), ".ctf": (r"YCells", r"XCells")}
 
 
 def load_ebsd(path, phase=None, fill_unindexed: bool = False) -> OrientationMap:
@@ -70,13 +68,8 @@ def load_ebsd(path, phase=None, fill_unindexed: bool = False) -> OrientationMap:
     if ext not in SUPPORTED_EXTENSIONS:
         supported = ", ".join(f"{e} ({d})" for e, d in SUPPORTED_EXTENSIONS.items())
         raise UnsupportedFormatError(path, f"unknown extension {ext!r}; supported: {supported}")
-    xmap = _read_crystal_map(path)
-    expected = _header_pixel_count(path)
-    if expected is not None and expected != xmap.size:
-        raise MalformedFileError(path, f"truncated or inconsistent data: the header describes {expected} pixels, "
-                                       f"the file holds {xmap.size}")
+    xmap, shape, steps = read_text_map(path) if ext in (".ang", ".ctf") else _read_hdf5(path)
     phase_id, name, point_group = _select_phase(path, xmap, phase)
-    shape = tuple(int(s) for s in xmap.shape)
     if len(shape) != 2 or int(np.prod(shape)) != xmap.size:
         raise MalformedFileError(path, f"cannot arrange {xmap.size} pixels on the grid {shape}")
     quaternions = np.asarray(xmap.rotations.data, dtype=float).reshape(shape + (4,))
@@ -84,7 +77,6 @@ def load_ebsd(path, phase=None, fill_unindexed: bool = False) -> OrientationMap:
     if not indexed.any():
         raise NoIndexedPixelsError(path, f"no pixel is indexed as phase {name!r}")
     quaternions[~indexed] = (1.0, 0.0, 0.0, 0.0)
-    steps = tuple(float(getattr(xmap, a, 1.0) or 1.0) for a in ("dy", "dx"))
     omap = OrientationMap(quaternions, point_group, indexed=indexed, phase_name=name, step=steps, source=str(path))
     n_missing = omap.indexed.size - omap.n_indexed
     if n_missing:
@@ -94,64 +86,21 @@ def load_ebsd(path, phase=None, fill_unindexed: bool = False) -> OrientationMap:
     return omap.fill_unindexed() if fill_unindexed else omap
 
 
-def _read_crystal_map(path: Path):
+def _read_hdf5(path: Path):
+    """orix ``CrystalMap``, its grid shape and ``(dy, dx)`` of an HDF5 file."""
     from orix import io as orix_io
 
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return orix_io.load(str(path))
+            xmap = orix_io.load(str(path))
     except ValueError as exc:
         if "valid point group" in str(exc):
-            raise UnsupportedSymmetryError(path, f"unsupported crystal symmetry in the header ({exc})") from None
-        if _ang_without_indexed_pixels(path):
-            raise NoIndexedPixelsError(path, "no indexed pixels (every phase id is 0 or -1)") from None
-        raise MalformedFileError(path, f"cannot parse the file ({_first_line(exc)})") from None
+            raise UnsupportedSymmetryError(path, f"unsupported crystal symmetry ({first_line(exc)})") from None
+        raise MalformedFileError(path, f"cannot parse the file ({first_line(exc)})") from None
     except (IndexError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
-        raise MalformedFileError(path, f"malformed header or data ({type(exc).__name__}: {_first_line(exc)})") from None
-
-
-def _ang_without_indexed_pixels(path: Path) -> bool:
-    """Whether a readable ``.ang`` table has no pixel with a positive phase id (orix
-    cannot load such a file, so this is checked only after orix failed)."""
-    if path.suffix.lower() != ".ang":
-        return False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            table = np.loadtxt(path, comments="#", ndmin=2)
-    except ValueError:
-        return False
-    return table.shape[0] > 0 and table.shape[1] > 7 and not np.any(table[:, 7] > 0)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _header_pixel_count(path: Path):
-    """Rows x columns declared in a text header (``.ang``, ``.ctf``), or None."""
-    keys = _GRID_KEYS.get(path.suffix.lower())
-    if keys is None:
-        return None
-    values = {}
-    with open(path, errors="replace") as fh:
-        for line in fh:
-            if path.suffix.lower() == ".ang" and not line.startswith("#"):
-                break
-            if path.suffix.lower() == ".ctf" and line.startswith("Phase\t"):
-                break
-            for key in keys:
-                m = re.match(key + r"\s*(\S+)", line)
-                if m:
-                    try:
-                        values[key] = int(m.group(1))
-                    except ValueError:
-                        raise MalformedFileError(path, f"malformed header line {line.strip()!r}") from None
-    if len(values) != 2:
-        return None
-    return values[keys[0]] * values[keys[1]]
+        raise MalformedFileError(path, f"malformed file ({type(exc).__name__}: {first_line(exc)})") from None
+    return xmap, tuple(int(s) for s in xmap.shape), tuple(float(getattr(xmap, a, 1.0) or 1.0) for a in ("dy", "dx"))
 
 
 def _select_phase(path: Path, xmap, phase):
@@ -197,7 +146,7 @@ def load_quaternion_array(path, symmetry, convention: str = "orix") -> Orientati
     try:
         q = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise MalformedFileError(path, f"not a numeric .npy array ({_first_line(exc)})") from None
+        raise MalformedFileError(path, f"not a numeric .npy array ({first_line(exc)})") from None
     if q.ndim not in (3, 4) or q.shape[-1] != 4:
         raise MalformedFileError(path, f"expected quaternions of shape (H, W[, D], 4), got {q.shape}")
     if convention not in ("orix", "mcrpy"):

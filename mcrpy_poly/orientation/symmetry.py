@@ -79,7 +79,7 @@ def _resolve_name(name: str) -> Symmetry:
     groups = _orix_groups()
     key = _ALIASES.get(name.strip().lower(), name.strip())
     if key not in groups:
-        known = ", ".join(sorted({g.name for g in groups.values()}))
+        known = ", ".join(sorted({g.name for g in groups.values() if g.name}))
         raise SymmetryError(f"unknown crystal symmetry {name!r}; known point groups: {known}")
     proper = groups[key].proper_subgroup
     q = np.asarray(proper.data, dtype=float)

