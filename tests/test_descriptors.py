@@ -202,17 +202,20 @@ def test_hexagonal_descriptors_are_symmetry_invariant():
 
 
 # -- gradients -----------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", [(6, 7), (4, 5, 5)])
-def test_gradients_match_finite_differences(shape):
+@pytest.mark.parametrize("shape, periodic, masked", [((6, 7), True, False), ((4, 5, 5), True, False),
+                                                     ((6, 7), False, False), ((5, 6), False, True),
+                                                     ((4, 5, 3), False, False)])
+def test_gradients_match_finite_differences(shape, periodic, masked):
     rng = np.random.default_rng(10)
     field = rng.normal(size=shape + (2,))
     names = list(DESCRIPTORS)
     limits = {"correlations": 2, "variogram": 2}
+    options = dict(mask=rng.random(shape) > 0.2 if masked else None, periodic=periodic)
     weights = {name: rng.normal(size=value.shape)
-               for name, value in as_numpy(compute_descriptors(field, names, limits)).items()}
+               for name, value in as_numpy(compute_descriptors(field, names, limits, **options)).items()}
 
     def loss(x):
-        values = compute_descriptors(x, names, limits)
+        values = compute_descriptors(x, names, limits, **options)
         return sum(tf.reduce_sum(weights[name] * values[name]) for name in names)
 
     x = tf.constant(field)

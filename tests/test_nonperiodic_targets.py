@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 import reference_descriptors as ref
-import tensorflow as tf
 
 from mcrpy_poly import OrientationMap, SHSHBasis, synthetic
 from mcrpy_poly.descriptors import (
@@ -129,35 +128,6 @@ def test_single_straight_boundary_closed_form():
     np.testing.assert_allclose(np.diag(gamma)[rows], rx / (2.0 * (width - rx)), rtol=1e-13)
     np.testing.assert_allclose(mean_variation(field, periodic=False).numpy(), [1.0 / (width - 1)], rtol=1e-13)
     np.testing.assert_allclose(mean_variation(field).numpy(), [2.0 / width], rtol=1e-13)
-
-
-# -- gradients -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape, masked", [((6, 7), False), ((5, 6), True), ((4, 5, 3), False)])
-def test_nonperiodic_gradients_match_finite_differences(shape, masked):
-    rng = np.random.default_rng(10)
-    field = rng.normal(size=shape + (2,))
-    mask = rng.random(shape) > 0.2 if masked else None
-    names = list(DESCRIPTORS)
-    limits = {"correlations": 3, "variogram": 2}
-    options = dict(mask=mask, periodic=False)
-    weights = {name: rng.normal(size=value.shape)
-               for name, value in as_numpy(compute_descriptors(field, names, limits, **options)).items()}
-
-    def loss(x):
-        values = compute_descriptors(x, names, limits, **options)
-        return sum(tf.reduce_sum(weights[name] * values[name]) for name in names)
-
-    x = tf.constant(field)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        value = loss(x)
-    gradient = tape.gradient(value, x).numpy()
-    h = 1e-6
-    for index in [tuple(rng.integers(n) for n in field.shape) for _ in range(8)]:
-        step = np.zeros_like(field)
-        step[index] = h
-        numeric = (loss(field + step).numpy() - loss(field - step).numpy()) / (2 * h)
-        np.testing.assert_allclose(gradient[index], numeric, rtol=1e-6, atol=1e-8)
 
 
 # -- maps and characterizations that know whether they are periodic --------------------------------
