@@ -227,6 +227,8 @@ def _check_budget(inputs, args) -> None:
     first = inputs[0]
     if isinstance(first, OrientationMap):
         limits = {name: args.limit_to or window for name, window in DEFAULT_WINDOWS.items() if name in names}
+        if args.limit_to is None and "correlations" in limits:
+            limits["correlations"] = 1  # chosen from the map later, within the domain and the memory
         n_channels = SHSHBasis(first.symmetry).n_terms
         n_pairs = n_channels * (n_channels + 1) // 2
     else:
@@ -412,8 +414,7 @@ def run(args) -> int:
     maps = [item if isinstance(item, OrientationMap) else None for item in inputs]
     timings["characterize"] = time.perf_counter() - started_stage
     timings["load_and_characterize"] = time.perf_counter() - started
-    if not args.quiet:
-        _print_windows(windows)
+    _print_windows(windows)
     if maps[0] is None and not args.no_report:
         print(f"{PROG}: note: no evaluation report: INPUT {args.inputs[0]} is a saved characterization, "
               f"there is no map to compare with", file=sys.stderr)
@@ -450,8 +451,10 @@ def run(args) -> int:
     (out / CHECKPOINT).unlink(missing_ok=True)
     stages.done()
     history = result.loss_history
-    print(f"{PROG}: loss {history[0]:.3e} -> {result.final_loss:.3e} (first and best of {len(history)} "
-          f"evaluations, {len(result.level_starts)} level{'s' if len(result.level_starts) > 1 else ''}); wrote {out}")
+    stages_run = len(result.level_starts)
+    print(f"{PROG}: loss {history[0]:.3e} -> {result.final_loss:.3e} (first evaluation -> result, {len(history)} "
+          f"evaluations in {stages_run} stage{'s' if stages_run > 1 else ''}: levels"
+          f"{' and grain stage' if result.grains is not None else ''}); wrote {out}")
     return 0
 
 
