@@ -10,10 +10,11 @@ the SHSH channels,
 averaged over the lags of length ``|r|`` (radially), first falls below ``1/e``. For grains of
 unrelated orientations ``rho(r)`` is about the probability that ``x`` and ``x + r`` lie in the
 same grain, so ``l`` scales with the grain size: 0.5 to 0.65 times the mean equivalent diameter
-on the maps of ``benchmarks/results/targets.md``. The window covers :data:`LENGTHS_PER_WINDOW` correlation lengths, at least the
-fixed default, at most half the map (each lag then still has at least half of the map's pixel
-pairs per axis), at most :data:`MAX_WINDOW`, and at most any ``max_window`` the caller sets
-(the reconstruction domain, memory: :func:`mcrpy_poly.reconstruction.budget.largest_window`).
+on the maps of ``benchmarks/results/targets.md``. The window covers :data:`LENGTHS_PER_WINDOW`
+correlation lengths, at least the fixed default, at most half the map (each lag then still has
+at least half of the map's pixel pairs per axis), at most :data:`MAX_WINDOW`, and at most any
+``max_window`` the caller sets (the reconstruction domain, memory:
+:func:`mcrpy_poly.reconstruction.budget.largest_window`).
 """
 from __future__ import annotations
 
