@@ -134,7 +134,7 @@ def main():
     print("\n" + text)
     out = Path(args.out)
     title = "# Grain fidelity: periodic and non-periodic targets, fixed and chosen windows (issue 15)\n\n"
-    before = out.read_text() if args.append and out.is_file() else title
+    before = out.read_text() + "\n" if args.append and out.is_file() else title
     with atomic_path(out) as tmp:
         Path(tmp).write_text(before + text)
 

@@ -8,12 +8,13 @@ the SHSH channels,
 ``rho(r) = sum_k (C_kk(r) - mean_k^2) / sum_k (C_kk(0) - mean_k^2)``,
 
 averaged over the lags of length ``|r|`` (radially), first falls below ``1/e``. For grains of
-random orientations ``rho(r)`` is about the probability that ``x`` and ``x + r`` lie in the same
-grain, so ``l`` is about the mean chord length (an exponential covariance ``exp(-r / l)`` for a
-Poisson mosaic). The window covers :data:`LENGTHS_PER_WINDOW` correlation lengths, at least the
-fixed default, at most half the map (each lag then still has at least half of the map's pixel
-pairs per axis), at most :data:`MAX_WINDOW`, and at most any ``max_window`` the caller sets
-(the reconstruction domain, memory: :func:`mcrpy_poly.reconstruction.budget.largest_window`).
+unrelated orientations ``rho(r)`` is about the probability that ``x`` and ``x + r`` lie in the
+same grain, so ``l`` scales with the grain size: 0.5 to 0.65 times the mean equivalent diameter
+on the maps of ``benchmarks/results/targets.md``. The window covers :data:`LENGTHS_PER_WINDOW`
+correlation lengths, at least the fixed default, at most half the map (each lag then still has
+at least half of the map's pixel pairs per axis), at most :data:`MAX_WINDOW`, and at most any
+``max_window`` the caller sets (the reconstruction domain, memory:
+:func:`mcrpy_poly.reconstruction.budget.largest_window`).
 """
 from __future__ import annotations
 
