@@ -97,6 +97,12 @@ def _new_model(args, maps):
     return model, data, metadata
 
 
+def metadata_basis(metadata: dict) -> SHSHBasis:
+    """The SHSH basis a model was trained with, from its metadata."""
+    b = metadata["basis"]
+    return SHSHBasis(b["symmetry"], degrees=b["degrees"], n_terms=b["n_terms"])
+
+
 def load_training(model_dir, jit_compile=None):
     """``(model, metadata, basis, scaler, training maps)`` of a model directory."""
     from ..diffusion.data import ChannelScaler
@@ -104,8 +110,7 @@ def load_training(model_dir, jit_compile=None):
 
     model_dir = Path(model_dir)
     model, metadata = DiffusionModel.load(model_dir, jit_compile)
-    b = metadata["basis"]
-    basis = SHSHBasis(b["symmetry"], degrees=b["degrees"], n_terms=b["n_terms"])
+    basis = metadata_basis(metadata)
     maps = [OrientationMap.load(model_dir / name) for name in metadata["training_maps"]]
     return model, metadata, basis, ChannelScaler.from_dict(metadata["scaler"]), maps
 
