@@ -55,14 +55,16 @@ def test_sample_writes_maps_pictures_and_comparison(trained_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("start", ["literal", "sdedit"])
-def test_condition_runs_lgd_end_to_end(trained_dir, start):
+@pytest.mark.parametrize("start, guidance", [("literal", "0"), ("sdedit", "0.3")])
+def test_condition_runs_lgd_end_to_end(trained_dir, start, guidance):
     root, _ = trained_dir
     out = root / f"lgd_{start}"
     assert sample_ddpm.main([str(root / "model"), "--condition", str(root / "map.npz"), "--out", str(out),
-                             "--n", "2", "--size", "16", "--t0", "20", "--start", start, "--limit-to", "4"]) == 0
+                             "--n", "2", "--size", "16", "--t0", "20", "--start", start, "--limit-to", "4",
+                             "--guidance-weight", guidance]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["method"] == "lgd" and summary["t0"] == 20 and summary["steps"] == 21
+    assert summary["guidance_weight"] == float(guidance)
     assert summary["sampler"] == "ddpm" and summary["start"] == start
     np.testing.assert_allclose(np.linalg.norm(np.load(out / "sample_001.npy"), axis=-1), 1.0, atol=1e-9)
     grains = summary["grain_metrics"]

@@ -13,8 +13,10 @@ by paper 000's Local-Global Decomposition (:mod:`mcrpy_poly.diffusion.lgd`): a G
 random field with REF's SHSH means and auto/cross-correlations (:mod:`mcrpy_poly.grf`) is
 scaled like the training data, started at ``--t0`` (as it is, or noised with
 ``--start sdedit``) and denoised with the channel means pulled to REF's at every step
-(``--mean-weight``). ``--grf-only`` writes the GRF samples themselves, mapped to
-orientations; no network is loaded (MODEL_DIR, if given, only supplies its SHSH basis).
+(``--mean-weight``) and, with ``--guidance-weight W``, steered towards REF's two-point
+correlations (:mod:`mcrpy_poly.diffusion.descriptor_guidance`, TensorFlow only).
+``--grf-only`` writes the GRF samples themselves, mapped to orientations; no network is
+loaded (MODEL_DIR, if given, only supplies its SHSH basis).
 
 Writes per sample ``sample_NNN.npy`` (quaternions ``(H, W, 4)``, orix convention),
 ``sample_NNN.ang`` and ``sample_NNN_ipf.png`` (IPF colours along z), the reference's
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="GRF sample as the state at t0, or noised to t0 (default literal)")
     p.add_argument("--mean-weight", type=float, default=1.0,
                    help="per-step pull of the channel means to REF's, 0 = off (default 1)")
+    p.add_argument("--guidance-weight", type=float, default=0.0,
+                   help="per-step descriptor guidance towards REF's two-point correlations (TensorFlow; "
+                        "0 = off, default)")
     p.add_argument("--n", type=int, default=8, help="number of maps (default 8)")
     p.add_argument("--size", type=int, default=128, help="map side in pixels (default 128)")
     p.add_argument("--sampler", choices=("ddim", "ddpm"), help="default ddim; ddpm with --condition")
@@ -199,12 +204,19 @@ def generate(args) -> dict:
     elif reference is not None:
         from ..diffusion.lgd import lgd_sample
 
+        guidance = None
+        if args.guidance_weight:
+            from ..diffusion.descriptor_guidance import correlation_guidance
+
+            guidance = correlation_guidance(scaler.scale(basis(reference.quaternions)), args.guidance_weight,
+                                            args.limit_to or 16)
         fields = lgd_sample(model, scaler.scale(values), scaler.scale(grf.mean), args.t0, args.start, sampler,
-                            steps, args.eta, args.mean_weight, seed=args.seed, batch=args.batch,
+                            steps, args.eta, args.mean_weight, guidance, seed=args.seed, batch=args.batch,
                             clip=(scaler.low, scaler.high), progress=True, **_label_kwargs(model, args))
         values = scaler.unscale(fields)
         method = dict(method="lgd", grf_spectrum=args.grf_spectrum, t0=args.t0, start=args.start,
-                      mean_weight=args.mean_weight, sampler=sampler, steps=steps or args.t0 + 1, eta=args.eta)
+                      mean_weight=args.mean_weight, guidance_weight=args.guidance_weight, sampler=sampler,
+                      steps=steps or args.t0 + 1, eta=args.eta)
     else:
         fields = [model.sample((min(args.batch, args.n - first), *shape, basis.n_terms), sampler, steps, args.eta,
                                seed=[args.seed, first], clip=(scaler.low, scaler.high), progress=True,

@@ -42,27 +42,40 @@ def truncated_start(global_fields, schedule: NoiseSchedule, t0: int, start: str 
     return (np.sqrt(ab) * x + np.sqrt(1 - ab) * noise).astype(np.float32)
 
 
-def mean_correction(target_mean, schedule: NoiseSchedule, weight: float = 1.0):
-    """``correction(x_t, eps, t) -> eps`` for :func:`~.samplers.sample` that moves the channel
-    means of the predicted ``x0`` by ``weight`` times their offset from ``target_mean (K,)``.
-
-    With ``x0_hat = (x_t - sqrt(1 - ab) eps) / sqrt(ab)``, changing ``eps`` by
-    ``w sqrt(ab) / sqrt(1 - ab) d`` changes ``x0_hat`` by ``-w d``.
-    """
-    target = np.asarray(target_mean, dtype=np.float32)
+def x0_correction(displacements, schedule: NoiseSchedule):
+    """``correction(x_t, eps, t) -> eps`` for :func:`~.samplers.sample` that moves the predicted
+    clean field ``x0_hat = (x_t - sqrt(1 - ab) eps) / sqrt(ab)`` by the sum of
+    ``displacement(x0_hat)`` over ``displacements`` (changing ``eps`` by
+    ``-sqrt(ab) / sqrt(1 - ab) d`` changes ``x0_hat`` by ``d``)."""
 
     def correct(x, eps, t):
         ab = schedule.alpha_bars[t]
         x0 = (x - np.sqrt(1 - ab) * eps) / np.sqrt(ab)
-        offset = x0.mean(axis=tuple(range(1, x.ndim - 1)), keepdims=True) - target
-        return eps + weight * np.sqrt(ab) / np.sqrt(1 - ab) * offset
+        return eps - np.sqrt(ab) / np.sqrt(1 - ab) * sum(d(x0) for d in displacements)
 
     return correct
 
 
+def mean_displacement(target_mean, weight: float = 1.0):
+    """``x0 -> d``: ``weight`` times the way from the channel means of ``x0 (B, H, W, K)`` to
+    ``target_mean (K,)`` (1 sets them; paper 000's one-point conditioning)."""
+    target = np.asarray(target_mean, dtype=np.float32)
+
+    def displacement(x0):
+        return -weight * (x0.mean(axis=tuple(range(1, x0.ndim - 1)), keepdims=True) - target)
+
+    return displacement
+
+
+def mean_correction(target_mean, schedule: NoiseSchedule, weight: float = 1.0):
+    """The per-step correction of the channel means (module notes): :func:`x0_correction` of
+    :func:`mean_displacement`."""
+    return x0_correction([mean_displacement(target_mean, weight)], schedule)
+
+
 def lgd_sample(model, global_fields, target_mean, t0: int = 300, start: str = "literal", sampler: str = "ddpm",
-               steps: int | None = None, eta: float | None = None, mean_weight: float = 1.0, seed=None,
-               batch: int = 8, clip=None, progress: bool = False, **model_kwargs) -> np.ndarray:
+               steps: int | None = None, eta: float | None = None, mean_weight: float = 1.0, guidance=None,
+               seed=None, batch: int = 8, clip=None, progress: bool = False, **model_kwargs) -> np.ndarray:
     """Run the truncated reverse chain from GRF samples.
 
     Parameters
@@ -79,6 +92,9 @@ def lgd_sample(model, global_fields, target_mean, t0: int = 300, start: str = "l
         As :meth:`DiffusionModel.sample`; ``steps`` defaults to every timestep from ``t0``.
     mean_weight : float
         ``w`` of :func:`mean_correction`; 0 switches the correction off.
+    guidance : callable, optional
+        A further displacement ``x0 -> d`` of the predicted clean field at every step, e.g.
+        :func:`~.descriptor_guidance.correlation_guidance` (TensorFlow).
     seed : int or sequence, optional
     batch : int
         Maps per network call.
@@ -90,7 +106,9 @@ def lgd_sample(model, global_fields, target_mean, t0: int = 300, start: str = "l
     numpy.ndarray, shape (n, H, W, K), float32 (scaled)
     """
     global_fields = np.asarray(global_fields, dtype=np.float32)
-    correction = mean_correction(target_mean, model.schedule, mean_weight) if mean_weight else None
+    displacements = ([mean_displacement(target_mean, mean_weight)] if mean_weight else []) \
+        + ([guidance] if guidance is not None else [])
+    correction = x0_correction(displacements, model.schedule) if displacements else None
     out = []
     for first in range(0, len(global_fields), batch):
         chunk = global_fields[first:first + batch]
