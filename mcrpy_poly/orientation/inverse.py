@@ -26,7 +26,7 @@ from .shsh import disk_cached_array
 from .symmetry import reduce_to_fundamental_zone
 
 _STEP = 1e-7  # radians, forward differences
-_TOLERANCE = 1e-10  # radians: a point has converged when its step is shorter
+_TOLERANCE = 1e-8  # radians: a point has converged when its (accepted) step is shorter
 _NEAR = 2.0  # neighbour spacings of the search set within which the k-d tree answers
 #: Roberts' R3 sequence: powers of the inverse of the root of x^4 = x + 1, the most
 #: evenly spread Kronecker sequence in three dimensions.
@@ -52,7 +52,7 @@ def fundamental_zone_points(symmetry, resolution: float) -> np.ndarray:
 
 def _search_set(basis, resolution: float):
     """``(points, values, tree, spacing)``: the point set, its SHSH vectors, their k-d tree and
-    the median distance between neighbouring vectors (cached per basis and resolution)."""
+    the median distance of a vector to its nearest neighbour (cached per basis and resolution)."""
     cache = basis.__dict__.setdefault("_inverse_sets", {})
     if resolution not in cache:
         name = f"fz_points_{basis.symmetry.name.replace('/', '_')}_{float(resolution):g}deg.npy"
@@ -60,7 +60,8 @@ def _search_set(basis, resolution: float):
                                    valid=lambda a: a.ndim == 2 and a.shape[1] == 4)
         values = basis(points)
         tree = cKDTree(values)
-        cache[resolution] = (points, values, tree, float(np.median(tree.query(values, k=2)[0][:, 1])))
+        probe = values[:: max(1, len(values) // 256)]  # the spacing from a few hundred points is enough
+        cache[resolution] = (points, values, tree, float(np.median(tree.query(probe, k=2)[0][:, 1])))
     return cache[resolution]
 
 
@@ -75,7 +76,7 @@ def _nearest_points(basis, target, resolution: float) -> np.ndarray:
     product); the refinement moves them the rest of the way.
     """
     points, _, tree, spacing = _search_set(basis, resolution)
-    distance, index = tree.query(target, distance_upper_bound=_NEAR * spacing)
+    distance, index = tree.query(target, distance_upper_bound=_NEAR * spacing, workers=-1)
     near = np.isfinite(distance)
     start = np.empty((len(target), 4))
     start[near] = points[index[near]]
@@ -107,7 +108,7 @@ def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: in
         Spacing in degrees of the point set for the initial search.
     refine_steps : int
         Largest number of Levenberg-Marquardt iterations (0 returns the nearest point of the
-        set); points stop earlier once their step is below 1e-10 rad.
+        set); points stop earlier once their step is below 1e-8 rad.
 
     Returns
     -------
