@@ -22,13 +22,15 @@ The two-point statistics are the periodic ones of the project's descriptors
 the reference with wrap-around. On the reference's own grid they are used as they are, and
 the field reproduces them exactly in expectation. On another grid (any size, 2D or 3D) the
 cross-spectral density ``P`` is interpolated multilinearly, periodically, from the
-reference's frequencies ``k / n_ref`` to the output's ``k / n_out``: a convex combination of
-positive semi-definite matrices is one, so nothing needs clipping, and in lag space this
-multiplies the covariance by the transform of the interpolation kernel (a taper that is 1
-at ``r = 0``, keeping the variances, and falls towards the reference's size), summed over
-the reference's periodic images. Correlations that have decayed within the reference (grains
-much smaller than the map) carry over; longer ones are cut at about the reference's size.
-A 3D output needs a 3D reference.
+reference's frequencies ``k / n_ref`` to the output's ``k / n_out`` (:func:`_resampled_spectrum`):
+a combination of positive semi-definite matrices with positive weights is one, so nothing
+needs clipping. On a larger output this multiplies the covariance in lag space by the
+transform of the interpolation kernel, ``sinc^2(pi r / n_ref)`` per axis (0.81 at a quarter
+of the reference's side), summed over the reference's periodic images, with the variances
+kept exactly; on a smaller one the covariance is aliased onto the smaller period.
+Correlations that have decayed within the reference (grains much smaller than the map)
+carry over; longer ones are cut at about the reference's size. A 3D output needs a 3D
+reference.
 
 NumPy only (no TensorFlow): FFTs over the spatial axes, ``eigh`` per frequency.
 """
@@ -53,9 +55,11 @@ def _periodic_covariance(u: np.ndarray) -> np.ndarray:
 
 def _resampled_spectrum(spectrum: np.ndarray, shape: tuple) -> np.ndarray:
     """Periodic multilinear interpolation of a spectrum ``(K, K, *ref)`` (full FFT layout) at
-    the frequencies of ``shape``; each reference bin is weighted so that its total weight is
-    ``n_out / n_ref`` (the mean over frequencies, i.e. the zero-lag covariance, is kept when
-    every reference bin is reached: outputs at least as large as the reference)."""
+    the frequencies of ``shape``. Along an axis that grows, each reference bin is weighted so
+    that its total weight is ``n_out / n_ref``: the mean over frequencies, i.e. the zero-lag
+    covariance, is kept exactly. Along an axis that shrinks the values are taken as they are
+    (for an integer ratio that is the reference's covariance summed over the output's period:
+    the aliasing of a periodic field on a smaller torus)."""
     for axis, n_out in enumerate(shape):
         n_ref = spectrum.shape[axis + 2]
         if n_ref == n_out:
@@ -65,7 +69,7 @@ def _resampled_spectrum(spectrum: np.ndarray, shape: tuple) -> np.ndarray:
         weight = position - low
         pairs = ((low % n_ref, 1 - weight), ((low + 1) % n_ref, weight))
         reached = sum(np.bincount(b, w, minlength=n_ref) for b, w in pairs)
-        scale = np.where(reached > 0, n_out / n_ref / np.maximum(reached, 1e-300), 0.0)
+        scale = n_out / n_ref / np.maximum(reached, 1e-300) if n_out > n_ref else np.ones(n_ref)
         spectrum = sum(np.take(spectrum, b, axis=axis + 2) * (w * scale[b]).reshape(
             (-1,) + (1,) * (spectrum.ndim - axis - 3)) for b, w in pairs)
     return spectrum

@@ -102,6 +102,10 @@ def test_other_grids_keep_means_and_variances():
     samples = GaussianRandomField(mean, covariance).sample(40, rng=4)
     assert samples.shape == (40, 64, 48, 3)
     np.testing.assert_allclose(samples.var(axis=(0, 1, 2)), np.diagonal(covariance[:, :, 0, 0]), rtol=0.1)
+    # Half the size: the covariance summed over the period 16 (aliasing), lag by lag.
+    _, half = cross_covariance(field, shape=(16, 16))
+    folded = own.reshape(3, 3, 2, 16, 2, 16).sum(axis=(2, 4))
+    np.testing.assert_allclose(half, folded, atol=1e-12)
 
 
 def test_three_dimensional_field():
