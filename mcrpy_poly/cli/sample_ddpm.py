@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +135,10 @@ def compare_grains(samples, reference) -> dict:
     measured = [grain_metrics(m, periodic=True) for m in samples]
     errors = [relative_grain_errors(target, m) for m in measured]
     numeric = [k for k, v in target.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    ensemble = {k: float(np.nanmean([m[k] for m in measured])) for k in numeric}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a metric no sample has stays NaN
+        ensemble = {k: float(np.nanmean([m[k] for m in measured])) for k in numeric}
+        mean = {k: float(np.nanmean([e[k] for e in errors])) for k in errors[0]}
     ensemble["boundary_misorientation_histogram"] = np.mean(
         [m["boundary_misorientation_histogram"] for m in measured], axis=0).tolist()
 
@@ -142,7 +146,7 @@ def compare_grains(samples, reference) -> dict:
         return {k: v for k, v in metrics.items() if k != "boundary_misorientation_histogram"}
 
     return dict(reference=brief(target), samples=[brief(m) for m in measured], errors=errors,
-                mean={k: float(np.nanmean([e[k] for e in errors])) for k in errors[0]},
+                mean=mean,
                 ensemble_errors=relative_grain_errors(target, ensemble))
 
 
