@@ -1,5 +1,6 @@
-"""Local-Global conditioning (issue 13): unconditioned DDIM, GRF only, LGD (literal and SDEdit
-starts), LGD with descriptor guidance, and a DMCR reconstruction, all against one reference map.
+"""Local-Global conditioning (issue 13): unconditioned DDIM, GRF only (Gaussian and fixed spectrum),
+LGD (literal and SDEdit starts), LGD with descriptor guidance, and a DMCR reconstruction, all
+against one reference map.
 
 Usage::
 
@@ -40,6 +41,7 @@ def methods(args):
     return [
         ("unconditioned DDIM 50", ["--sampler", "ddim", "--steps", "50"]),
         ("GRF only", [*condition, "--grf-only"]),
+        ("GRF only, fixed spectrum", [*condition, "--grf-only", "--grf-spectrum", "fixed"]),
         (f"LGD, literal start, {label}", [*condition, *chain]),
         (f"LGD, SDEdit start, {label}", [*condition, *chain, "--start", "sdedit"]),
         (f"LGD + guidance {args.guidance}, {label}", [*condition, *chain, "--guidance-weight", str(args.guidance)]),
@@ -152,7 +154,8 @@ def main(argv=None):
     rows, names, folders = [], [], []
     for name, extra in methods(args):
         folder = out / name.split(",")[0].replace(" ", "_").replace("+", "plus")
-        folder = folder.with_name(folder.name + ("_sdedit" if "SDEdit" in name else ""))
+        folder = folder.with_name(folder.name + ("_sdedit" if "SDEdit" in name else "")
+                                  + ("_fixed" if "fixed" in name else ""))
         code = sample_ddpm.main([str(model_dir), "--out", str(folder), "--n", str(args.n), "--size", str(args.size),
                                  "--limit-to", str(args.limit_to), *extra])
         if code == 0:
