@@ -98,7 +98,7 @@ def pictures(names, folders, reference_png, path):
         ax.set_title(name, fontsize=8)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
 
 
