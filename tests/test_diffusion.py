@@ -108,6 +108,10 @@ def test_improved_256_parameter_count():
     assert unet.count_params() == pytest.approx(164.8e6, rel=0.005)
 
 
+def test_small_preset_is_between_1_and_2_million_parameters():
+    assert 1e6 <= build_unet(preset("small"), 9).count_params() <= 2e6
+
+
 def test_lgd_preset_is_about_12_million_parameters():
     assert build_unet(preset("lgd"), 9).count_params() == pytest.approx(12e6, rel=0.1)
 

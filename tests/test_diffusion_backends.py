@@ -1,4 +1,5 @@
-"""The diffusion core runs under the JAX backend, without TensorFlow (skipped without JAX)."""
+"""The diffusion core (with GRF and LGD sampling) runs under the JAX backend, without TensorFlow
+(skipped without JAX)."""
 import importlib.util
 import os
 import subprocess
@@ -24,6 +25,13 @@ assert np.mean(losses[-25:]) < 0.6 * np.mean(losses[:25]), losses
 shape = (2, 16, 16, 9)
 first = model.sample(shape, "ddim", steps=5, seed=3)
 assert np.isfinite(first).all() and np.array_equal(first, model.sample(shape, "ddim", steps=5, seed=3))
+from mcrpy_poly.diffusion.lgd import lgd_sample
+from mcrpy_poly.grf import GaussianRandomField
+grf = GaussianRandomField.from_fields(basis(synthetic.voronoi((32, 32), 6, seed=1).quaternions), (16, 16))
+fields = lgd_sample(model, data.scaler.scale(grf.sample(2, rng=0)), data.scaler.scale(grf.mean), t0=30, steps=5,
+                    seed=0)
+assert fields.shape == shape and np.isfinite(fields).all()
+np.testing.assert_allclose(fields.mean(axis=(1, 2)), np.broadcast_to(data.scaler.scale(grf.mean), (2, 9)), atol=1e-3)
 model.save(sys.argv[1])
 loaded, _ = DiffusionModel.load(sys.argv[1])
 x = rng.standard_normal(shape).astype(np.float32)

@@ -26,7 +26,14 @@ def _rve_3d_ran(namespace, runs):
     assert os.path.getsize(runs / "rve_3d" / "sections.png") > 10_000
 
 
-CHECKS = {"quickstart.ipynb": _quickstart_ran, "rve_3d.ipynb": _rve_3d_ran}
+def _diffusion_ran(namespace, runs):
+    losses, results = namespace["losses"], namespace["results"]
+    assert np.mean(losses[-20:]) < 0.7 * np.mean(losses[:20])
+    # The mean correction gives the LGD maps the reference's texture far better than the GRF's projection.
+    assert results["LGD"]["texture"] < results["GRF only"]["texture"]
+
+
+CHECKS = {"quickstart.ipynb": _quickstart_ran, "rve_3d.ipynb": _rve_3d_ran, "diffusion.ipynb": _diffusion_ran}
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))

@@ -1,17 +1,32 @@
 """``sample-ddpm``: generate orientation maps with a model from ``train-ddpm`` and compare them
-with the training map.
+with the training map or a reference.
 
 Usage::
 
     sample_ddpm.py MODEL_DIR --out DIR [--n 8] [--size 128] [--sampler ddim|ddpm] [--steps 50]
+    sample_ddpm.py MODEL_DIR --condition REF [--phase NAME] [--t0 300] [--start literal|sdedit] ...
+    sample_ddpm.py [MODEL_DIR] --condition REF --grf-only ...
+
+Plain sampling runs the whole reverse chain from noise. With ``--condition REF`` (an EBSD
+file, OrientationMap ``.npz`` or quaternion ``.npy``; non-indexed pixels filled) it samples
+by paper 000's Local-Global Decomposition (:mod:`mcrpy_poly.diffusion.lgd`): a Gaussian
+random field with REF's SHSH means and auto/cross-correlations (:mod:`mcrpy_poly.grf`) is
+scaled like the training data, started at ``--t0`` (as it is, or noised with
+``--start sdedit``) and denoised with the channel means pulled to REF's at every step
+(``--mean-weight``) and, with ``--guidance-weight W``, steered towards REF's two-point
+correlations (:mod:`mcrpy_poly.diffusion.descriptor_guidance`, TensorFlow only).
+``--grf-only`` writes the GRF samples themselves, mapped to orientations; no network is
+loaded (MODEL_DIR, if given, only supplies its SHSH basis).
 
 Writes per sample ``sample_NNN.npy`` (quaternions ``(H, W, 4)``, orix convention),
-``sample_NNN.ang`` and ``sample_NNN_ipf.png`` (IPF colours along z), the training map's
-``training_ipf.png``, and ``summary.json``: timings, the share of pixels whose recovered
-orientation is within 5 degrees of that of the nearest training SHSH vector, and the
-relative errors of the two-point correlations and the texture (SHSH means) of each sample
-against the training map(s), with their ensemble mean and spread and the error of the
-ensemble-averaged descriptors.
+``sample_NNN.ang`` and ``sample_NNN_ipf.png`` (IPF colours along z), the reference's
+``reference_ipf.png`` (REF, else the training map), and ``summary.json``: timings, the share
+of pixels whose recovered orientation is within 5 degrees of that of the nearest reference
+SHSH vector, the relative errors of the two-point correlations and the texture (SHSH means)
+of each sample against the reference(s), with their ensemble mean and spread and the error
+of the ensemble-averaged descriptors, and the grain metrics
+(:mod:`mcrpy_poly.evaluate.grain_metrics`; samples periodic, the reference not) with their
+errors per sample, their mean, and those of the ensemble-averaged metrics.
 
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 """
@@ -20,6 +35,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +43,11 @@ import numpy as np
 from ..atomic import atomic_path, save_json
 from ..errors import InputError
 from ..io.ebsd import save_ang
+from ..io.maps import load_map
 from ..orientation.orientation_map import OrientationMap
+from ..orientation.shsh import SHSHBasis
 from ._common import check_output_folder, run_command, start_keras_backend
-from .train_ddpm import load_training
+from .train_ddpm import load_training, metadata_basis
 
 PROG = "sample-ddpm"
 #: Descriptors compared with the training map.
@@ -38,12 +56,28 @@ COMPARED = ("correlations", "texture")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Sample orientation maps from a trained DDPM.")
-    p.add_argument("model_dir", metavar="MODEL_DIR")
+    p.add_argument("model_dir", metavar="MODEL_DIR", nargs="?", help="model directory (optional with --grf-only)")
     p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--condition", metavar="REF", help="reference map: Local-Global Decomposition sampling")
+    p.add_argument("--phase", help="phase of a multi-phase REF (name or id)")
+    p.add_argument("--symmetry", help="point group of a .npy REF (e.g. m-3m)")
+    p.add_argument("--convention", choices=("orix", "mcrpy"), default="orix", help="quaternion convention of .npy")
+    p.add_argument("--grf-only", action="store_true", help="write the Gaussian random field samples of REF")
+    p.add_argument("--grf-spectrum", choices=("gaussian", "fixed"), default="gaussian",
+                   help="GRF noise: Gaussian, or fixed spectral amplitudes (see mcrpy_poly.grf; default gaussian)")
+    p.add_argument("--t0", type=int, default=300, help="start timestep of the conditioned chain (default 300)")
+    p.add_argument("--start", choices=("literal", "sdedit"), default="literal",
+                   help="GRF sample as the state at t0, or noised to t0 (default literal)")
+    p.add_argument("--mean-weight", type=float, default=1.0,
+                   help="per-step pull of the channel means to REF's, 0 = off (default 1)")
+    p.add_argument("--guidance-weight", type=float, default=0.0,
+                   help="per-step descriptor guidance towards REF's two-point correlations (TensorFlow; "
+                        "0 = off, default)")
     p.add_argument("--n", type=int, default=8, help="number of maps (default 8)")
     p.add_argument("--size", type=int, default=128, help="map side in pixels (default 128)")
-    p.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
-    p.add_argument("--steps", type=int, help="denoising steps (default: 50 for ddim, all T for ddpm)")
+    p.add_argument("--sampler", choices=("ddim", "ddpm"), help="default ddim; ddpm with --condition")
+    p.add_argument("--steps", type=int,
+                   help="denoising steps (default: 50 for ddim, at most t0 + 1; all for ddpm)")
     p.add_argument("--eta", type=float, help="override the sampler's eta (0 = DDIM, 1 = ancestral)")
     p.add_argument("--batch", type=int, default=8, help="maps per network call (default 8)")
     p.add_argument("--label", type=int, default=0, help="class label of a conditional model (default 0)")
@@ -85,53 +119,153 @@ def compare_descriptors(samples, references, basis, limit_to=None) -> dict:
     return result
 
 
-def generate(args) -> dict:
-    """Sample, invert, write and compare as the parsed command line says; returns the summary."""
+def compare_grains(samples, reference) -> dict:
+    """Grain metrics of the (periodic) samples against those of the (non-periodic) reference.
+
+    Returns
+    -------
+    dict
+        ``reference`` and ``samples`` (metrics, histograms left out), ``errors`` per sample
+        (:func:`~mcrpy_poly.evaluate.grain_metrics.relative_grain_errors`), their ``mean``, and
+        ``ensemble_errors``: the errors of the metrics averaged over the samples (histograms
+        averaged bin by bin). Means skip NaN (a sample that is all speckle has no grains, so no
+        grain density or diameter); NaN only where no sample has a value.
+    """
+    from ..evaluate.grain_metrics import grain_metrics, relative_grain_errors
+
+    target = grain_metrics(reference, periodic=False)
+    measured = [grain_metrics(m, periodic=True) for m in samples]
+    errors = [relative_grain_errors(target, m) for m in measured]
+    numeric = [k for k, v in target.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a metric no sample has stays NaN
+        ensemble = {k: float(np.nanmean([m[k] for m in measured])) for k in numeric}
+        mean = {k: float(np.nanmean([e[k] for e in errors])) for k in errors[0]}
+    ensemble["boundary_misorientation_histogram"] = np.mean(
+        [m["boundary_misorientation_histogram"] for m in measured], axis=0).tolist()
+
+    def brief(metrics):
+        return {k: v for k, v in metrics.items() if k != "boundary_misorientation_histogram"}
+
+    return dict(reference=brief(target), samples=[brief(m) for m in measured], errors=errors,
+                mean=mean,
+                ensemble_errors=relative_grain_errors(target, ensemble))
+
+
+def _check(args):
     for name in ("n", "size", "batch"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name} must be positive, got {getattr(args, name)}")
-    if not (Path(args.model_dir) / "config.json").is_file():
-        raise InputError(f"{args.model_dir}: not a diffusion model directory (no config.json)")
-    check_output_folder(args.out)
-    start_keras_backend()
-    from ..diffusion.data import fields_to_quaternions, nearest_training_agreement
-    from ..evaluate.ipf import save_ipf_png
+    if args.grf_only and not args.condition:
+        raise InputError("--grf-only needs --condition REF")
+    if not args.grf_only and not args.model_dir:
+        raise InputError("MODEL_DIR is needed unless --grf-only")
 
-    model, metadata, basis, scaler, training_maps = load_training(args.model_dir)
+
+def _model_basis(model_dir) -> SHSHBasis:
+    """The SHSH basis of a model directory, from its config.json alone (no network loaded)."""
+    import json
+
+    from ..diffusion.model import CONFIG_FILE
+
+    path = Path(model_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise InputError(f"{model_dir}: not a diffusion model directory (no {CONFIG_FILE})")
+    return metadata_basis(json.loads(path.read_text())["metadata"])
+
+
+def generate(args) -> dict:
+    """Sample, invert, write and compare as the parsed command line says; returns the summary."""
+    from ..diffusion.data import nearest_training_agreement
+    from ..evaluate.ipf import save_ipf_png
+    from ..grf import GaussianRandomField
+
+    _check(args)
+    check_output_folder(args.out)
+    reference = None
+    if args.condition:
+        reference = load_map(args.condition, args.phase, args.symmetry, args.convention).fill_unindexed()
+        if reference.ndim != 2:
+            raise InputError(f"{args.condition}: --condition needs a 2D map, got shape {reference.shape[:-1]}")
+    if args.grf_only:
+        model = None
+        basis = _model_basis(args.model_dir) if args.model_dir else SHSHBasis(reference.symmetry)
+        references = [reference]
+    else:
+        _model_basis(args.model_dir)  # a model directory, before Keras starts
+        start_keras_backend()
+        model, _, basis, scaler, training_maps = load_training(args.model_dir)
+        references = [reference] if reference is not None else training_maps
+    if reference is not None and reference.symmetry != basis.symmetry:
+        raise InputError(f"{args.condition} has symmetry {reference.symmetry.name}, the model {basis.symmetry.name}")
+    sampler = args.sampler or ("ddpm" if reference is not None else "ddim")
+    steps = args.steps
+    if steps is None and sampler == "ddim":
+        steps = min(50, args.t0 + 1) if reference is not None else 50
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    steps = 50 if args.steps is None and args.sampler == "ddim" else args.steps
-    labels = args.label if model.conditional else None
-    fields, started = [], time.perf_counter()
-    for first in range(0, args.n, args.batch):
-        count = min(args.batch, args.n - first)
-        fields.append(model.sample((count, args.size, args.size, basis.n_terms), args.sampler, steps, args.eta,
-                                   seed=[args.seed, first], labels=labels, guidance_scale=args.guidance,
-                                   clip=(scaler.low, scaler.high), progress=True))
-    sampling_seconds = time.perf_counter() - started
-    fields = np.concatenate(fields)
+    shape = (args.size, args.size)
     started = time.perf_counter()
-    quaternions = fields_to_quaternions(fields, scaler, basis)
+    if reference is not None:
+        grf = GaussianRandomField.from_fields(basis(reference.quaternions), shape)
+        values = grf.sample(args.n, rng=[args.seed, 1], spectrum=args.grf_spectrum)
+    if args.grf_only:
+        method = dict(method="grf", grf_spectrum=args.grf_spectrum)
+    elif reference is not None:
+        from ..diffusion.lgd import lgd_sample
+
+        guidance = None
+        if args.guidance_weight:
+            from ..diffusion.descriptor_guidance import correlation_guidance
+
+            guidance = correlation_guidance(scaler.scale(basis(reference.quaternions)), args.guidance_weight,
+                                            args.limit_to or 16)
+        fields = lgd_sample(model, scaler.scale(values), scaler.scale(grf.mean), args.t0, args.start, sampler,
+                            steps, args.eta, args.mean_weight, guidance, seed=args.seed, batch=args.batch,
+                            clip=(scaler.low, scaler.high), progress=True, **_label_kwargs(model, args))
+        values = scaler.unscale(fields)
+        method = dict(method="lgd", grf_spectrum=args.grf_spectrum, t0=args.t0, start=args.start,
+                      mean_weight=args.mean_weight, guidance_weight=args.guidance_weight, sampler=sampler,
+                      steps=steps or args.t0 + 1, eta=args.eta)
+    else:
+        fields = [model.sample((min(args.batch, args.n - first), *shape, basis.n_terms), sampler, steps, args.eta,
+                               seed=[args.seed, first], clip=(scaler.low, scaler.high), progress=True,
+                               **_label_kwargs(model, args))
+                  for first in range(0, args.n, args.batch)]
+        values = scaler.unscale(np.concatenate(fields))
+        method = dict(method="ddpm", sampler=sampler, steps=steps or model.schedule.n_steps, eta=args.eta)
+    sampling_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    quaternions = basis.to_quaternion(values)
     inversion_seconds = time.perf_counter() - started
-    reference = training_maps[0]
+    first_reference = references[0]
     samples = []
     for i, q in enumerate(quaternions):
-        omap = OrientationMap(q, reference.point_group, phase_name=reference.phase_name, step=reference.step,
-                              source=f"{PROG} {args.model_dir} sample {i}")
+        omap = OrientationMap(q, first_reference.point_group, phase_name=first_reference.phase_name,
+                              step=first_reference.step, source=f"{PROG} {args.model_dir or ''} sample {i}")
         samples.append(omap)
         _save_npy(out / f"sample_{i:03d}.npy", omap.quaternions)
         save_ang(out / f"sample_{i:03d}.ang", omap)
         save_ipf_png(out / f"sample_{i:03d}_ipf.png", omap, scale=max(1, 256 // args.size))
-    save_ipf_png(out / "training_ipf.png", reference, scale=max(1, 256 // max(reference.shape[:2])))
-    summary = dict(model_dir=str(args.model_dir), model_step=model.step, n=args.n, size=args.size,
-                   sampler=args.sampler, steps=steps or model.schedule.n_steps, eta=args.eta, seed=args.seed,
-                   label=labels, guidance=args.guidance,
+    save_ipf_png(out / "reference_ipf.png", first_reference, scale=max(1, 256 // max(first_reference.shape[:2])))
+    summary = dict(model_dir=None if args.model_dir is None else str(args.model_dir),
+                   model_step=None if model is None else model.step, condition=args.condition, n=args.n,
+                   size=args.size, seed=args.seed, **method,
+                   label=_label_kwargs(model, args).get("labels"), guidance=args.guidance,
                    seconds_per_map=dict(sampling=sampling_seconds / args.n, inversion=inversion_seconds / args.n),
                    within_5_degrees_of_nearest_training_vector=nearest_training_agreement(
-                       scaler.unscale(fields), quaternions, training_maps, basis),
-                   descriptor_errors=compare_descriptors(samples, training_maps, basis, args.limit_to))
+                       values, quaternions, references, basis),
+                   descriptor_errors=compare_descriptors(samples, references, basis, args.limit_to),
+                   grain_metrics=compare_grains(samples, first_reference))
     save_json(out / "summary.json", summary)
     return summary
+
+
+def _label_kwargs(model, args) -> dict:
+    """Class label and guidance scale for a conditional model; nothing otherwise."""
+    if model is None or not model.conditional:
+        return {}
+    return dict(labels=args.label, guidance_scale=args.guidance)
 
 
 def main(argv=None) -> int:
@@ -140,10 +274,12 @@ def main(argv=None) -> int:
     code, summary = run_command(PROG, generate, args)
     if code == 0:
         errors = summary["descriptor_errors"]
-        print(f"{PROG}: {summary['n']} maps in {args.out}; "
+        grains = summary["grain_metrics"]["ensemble_errors"]
+        print(f"{PROG}: {summary['n']} {summary['method']} maps in {args.out}; "
               f"{summary['seconds_per_map']['sampling']:.2f} s/map sampling; "
               f"within 5 deg: {summary['within_5_degrees_of_nearest_training_vector']:.3f}; "
-              + "; ".join(f"{k} error {v['mean']:.3f} +- {v['std']:.3f}" for k, v in errors.items()), file=sys.stderr)
+              + "; ".join(f"{k} error {v['mean']:.3f} +- {v['std']:.3f}" for k, v in errors.items())
+              + f"; grains per area error {grains['grains_per_area_error']:+.3f}", file=sys.stderr)
     return code
 
 

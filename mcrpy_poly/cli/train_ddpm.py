@@ -8,7 +8,7 @@ Usage::
 ``MAP`` is an EBSD file (``.ang``, ``.ctf``, ``.h5``), an OrientationMap ``.npz`` or a
 ``.npy`` quaternion array (with ``--symmetry`` and ``--convention``). Non-indexed pixels
 are filled from their nearest indexed neighbour. Running the same command again with a
-larger ``--steps`` resumes from the last checkpoint in ``MODEL_DIR``.
+larger ``--steps`` (or after ``--minutes`` ran out) resumes from the last checkpoint in ``MODEL_DIR``.
 
 Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class-conditional: each MAP is its own class (classifier-free guidance)")
     p.add_argument("--label-dropout", type=float, default=0.1, help="share of labels dropped (default 0.1)")
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
+    p.add_argument("--minutes", type=float,
+                   help="stop (with a checkpoint) after this many minutes of training; rerun to continue")
     p.add_argument("--no-xla", action="store_true",
                    help="no XLA compilation of the training step (faster on CPU under TensorFlow)")
     p.add_argument("--seed", type=int, default=0)
@@ -68,6 +71,8 @@ def _check(args):
     for name in ("patch", "steps", "batch", "timesteps", "checkpoint_every"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if args.minutes is not None and args.minutes <= 0:
+        raise InputError(f"--minutes must be positive, got {args.minutes}")
     if not 0 < args.ema < 1:
         raise InputError(f"--ema must be in (0, 1), got {args.ema}")
 
@@ -97,6 +102,12 @@ def _new_model(args, maps):
     return model, data, metadata
 
 
+def metadata_basis(metadata: dict) -> SHSHBasis:
+    """The SHSH basis a model was trained with, from its metadata."""
+    b = metadata["basis"]
+    return SHSHBasis(b["symmetry"], degrees=b["degrees"], n_terms=b["n_terms"])
+
+
 def load_training(model_dir, jit_compile=None):
     """``(model, metadata, basis, scaler, training maps)`` of a model directory."""
     from ..diffusion.data import ChannelScaler
@@ -104,8 +115,7 @@ def load_training(model_dir, jit_compile=None):
 
     model_dir = Path(model_dir)
     model, metadata = DiffusionModel.load(model_dir, jit_compile)
-    b = metadata["basis"]
-    basis = SHSHBasis(b["symmetry"], degrees=b["degrees"], n_terms=b["n_terms"])
+    basis = metadata_basis(metadata)
     maps = [OrientationMap.load(model_dir / name) for name in metadata["training_maps"]]
     return model, metadata, basis, ChannelScaler.from_dict(metadata["scaler"]), maps
 
@@ -137,6 +147,7 @@ def train(args) -> Path:
         history = dict(step=np.zeros(0, np.int64), loss=np.zeros(0))
     rng = np.random.default_rng([args.seed, model.step, 1])
     losses = []
+    deadline = None if args.minutes is None else time.perf_counter() + 60 * args.minutes
 
     def checkpoint():
         steps = np.arange(model.step - len(losses), model.step) + 1
@@ -147,7 +158,7 @@ def train(args) -> Path:
         losses.clear()
 
     with tqdm(total=args.steps, initial=min(model.step, args.steps), desc=PROG, unit="step") as bar:
-        while model.step < args.steps:
+        while model.step < args.steps and (deadline is None or time.perf_counter() < deadline):
             patches, labels = data.batch(metadata["batch"], rng)
             losses.append(model.train_step(patches, labels if model.conditional else None))
             bar.update(1)

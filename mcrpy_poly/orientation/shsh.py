@@ -61,6 +61,28 @@ def _cache_dir() -> Path:
     return Path(root)
 
 
+def disk_cached_array(name: str, build, valid=lambda array: True) -> np.ndarray:
+    """The array stored as ``name`` in the cache folder (``MCRPY_POLY_CACHE`` or
+    ``~/.cache/mcrpy_poly``) when it is there and ``valid``; otherwise ``build()``, stored
+    for next time (atomically; an unwritable cache only costs the rebuild)."""
+    path = _cache_dir() / name
+    try:
+        array = np.load(path, allow_pickle=False)
+        if not valid(array):
+            raise ValueError("stale cache")
+        return array
+    except (OSError, ValueError):
+        array = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as fh:
+            np.save(fh, array)
+        os.replace(fh.name, path)
+    except OSError:
+        pass
+    return array
+
+
 def build_coefficients(symmetry: Symmetry, N: int) -> np.ndarray:
     """SHSH coefficients of index ``N``: columns are functions, rows the HSH of index ``N``.
 
@@ -99,20 +121,9 @@ def coefficients(symmetry_name: str, N: int) -> np.ndarray:
     or ``~/.cache/mcrpy_poly``). The array is read-only."""
     symmetry = resolve_symmetry(symmetry_name)
     tag = hashlib.sha1(np.round(symmetry.quaternions, 12).tobytes()).hexdigest()[:10]
-    path = _cache_dir() / f"shsh_v{_CACHE_FORMAT}_{symmetry.name.replace('/', '_')}_{tag}_N{N}.npy"
-    try:
-        coef = np.load(path, allow_pickle=False)
-        if coef.shape[0] != (N + 1) ** 2:
-            raise ValueError("stale cache")
-    except (OSError, ValueError):
-        coef = build_coefficients(symmetry, N)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as fh:
-                np.save(fh, coef)
-            os.replace(fh.name, path)
-        except OSError:
-            pass  # an unwritable cache only costs the rebuild next time
+    name = f"shsh_v{_CACHE_FORMAT}_{symmetry.name.replace('/', '_')}_{tag}_N{N}.npy"
+    coef = disk_cached_array(name, lambda: build_coefficients(symmetry, N),
+                             valid=lambda a: a.shape[0] == (N + 1) ** 2)
     coef.setflags(write=False)
     return coef
 

@@ -1,0 +1,185 @@
+"""Local-Global conditioning (issue 13): unconditioned DDIM, GRF only (Gaussian and fixed spectrum),
+LGD (literal and SDEdit starts), LGD with descriptor guidance, and a DMCR reconstruction, all
+against one reference map.
+
+Usage::
+
+    python benchmarks/bench_lgd.py [--map PATH --symmetry m-3m --convention mcrpy] [--preset tiny]
+                                   [--train-minutes 20] [--n 8] [--size 128] [--lgd-sampler ddpm]
+                                   [--lgd-steps N] [--out runs/bench_lgd]
+
+Trains (or resumes) a model with ``train-ddpm --minutes``, samples every method with
+``sample-ddpm`` at ``--size``, reconstructs one map with :func:`mcrpy_poly.reconstruct`, and
+prints one Markdown table (ensemble and mean two-point error, texture error, grains per area,
+mean equivalent diameter, speckle, boundary-misorientation W1, share of pixels within 5 degrees
+of a reference orientation, seconds per sample) with the reference's grain metrics above it.
+Writes ``benchmarks/results/lgd_ipf_<map>.png`` (IPF maps side by side) and
+``lgd_loss_<map>.png`` (the training curve).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mcrpy_poly.cli import sample_ddpm, train_ddpm
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "ebsd"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def methods(args):
+    """``(name, extra sample-ddpm arguments)`` of every sampled method."""
+    condition = ["--condition", args.map, "--symmetry", args.symmetry, "--convention", args.convention]
+    chain = ["--t0", "300", "--sampler", args.lgd_sampler]
+    chain += ["--steps", str(args.lgd_steps)] if args.lgd_steps else []
+    label = f"t0 300, {args.lgd_sampler.upper()} {args.lgd_steps or 301}"
+    return [
+        ("unconditioned DDIM 50", ["--sampler", "ddim", "--steps", "50"]),
+        ("GRF only", [*condition, "--grf-only"]),
+        ("GRF only, fixed spectrum", [*condition, "--grf-only", "--grf-spectrum", "fixed"]),
+        (f"LGD, literal start, {label}", [*condition, *chain]),
+        (f"LGD, SDEdit start, {label}", [*condition, *chain, "--start", "sdedit"]),
+        (f"LGD + guidance {args.guidance}, {label}", [*condition, *chain, "--guidance-weight", str(args.guidance)]),
+    ]
+
+
+def reconstruct_row(omap, size, limit_to, out):
+    """Summary-like dict of one DMCR reconstruction of ``omap`` at ``size``."""
+    import mcrpy_poly as mp
+    from mcrpy_poly.diffusion.data import nearest_training_agreement
+    from mcrpy_poly.evaluate.ipf import save_ipf_png
+
+    started = time.perf_counter()
+    rec = mp.reconstruct(mp.characterize(omap), (size, size))
+    seconds = time.perf_counter() - started
+    result = rec.orientations
+    save_ipf_png(out / "sample_000_ipf.png", result, scale=max(1, 256 // size))
+    basis = mp.SHSHBasis(omap.symmetry)
+    return dict(seconds_per_map=dict(sampling=seconds, inversion=0.0),
+                within_5_degrees_of_nearest_training_vector=nearest_training_agreement(
+                    basis(result.quaternions), result.quaternions, [omap], basis),
+                descriptor_errors=sample_ddpm.compare_descriptors([result], [omap], basis, limit_to),
+                grain_metrics=sample_ddpm.compare_grains([result], omap))
+
+
+def table(rows):
+    head = ("| method | two-point error: ensemble / mean | texture error | grains per area error | "
+            "mean eq. diameter error | speckle (sample) | boundary W1 (deg) | within 5 deg | s/sample |")
+    lines = [head, "|" + "---|" * 9]
+    for name, s in rows:
+        d, g = s["descriptor_errors"], s["grain_metrics"]
+        speckle = np.mean([m["speckle_fraction"] for m in g["samples"]])
+        seconds = s["seconds_per_map"]["sampling"] + s["seconds_per_map"]["inversion"]
+        lines.append(f"| {name} | {d['correlations']['ensemble_average_error']:.3f} / "
+                     f"{d['correlations']['mean']:.3f} | {d['texture']['mean']:.3f} | "
+                     f"{g['ensemble_errors']['grains_per_area_error']:+.2f} | "
+                     f"{g['ensemble_errors']['mean_equivalent_diameter_error']:+.2f} | {speckle:.3f} | "
+                     f"{g['ensemble_errors']['boundary_misorientation_w1']:.1f} | "
+                     f"{s['within_5_degrees_of_nearest_training_vector']:.3f} | {seconds:.1f} |")
+    return "\n".join(lines)
+
+
+def pictures(names, folders, reference_png, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = [("reference", plt.imread(reference_png))] + [(n, plt.imread(f / "sample_000_ipf.png"))
+                                                           for n, f in zip(names, folders)]
+    fig, axes = plt.subplots(1, len(images), figsize=(3 * len(images), 3.3))
+    for ax, (name, image) in zip(axes, images):
+        ax.imshow(image)
+        ax.set_title(name, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+
+
+def loss_curve(model_dir, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history = np.load(Path(model_dir) / "history.npz")
+    window = max(1, len(history["loss"]) // 50)
+    smooth = np.convolve(history["loss"], np.ones(window) / window, mode="valid")
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(history["step"][window - 1:], smooth)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"training loss ({window}-step mean)")
+    ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return history
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--map", default=str(SHARED / "mcrpy_ebsd_128x128_cubic_quaternions.npy"))
+    p.add_argument("--symmetry", default="m-3m")
+    p.add_argument("--convention", default="mcrpy")
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--patch", type=int, default=32)
+    p.add_argument("--train-minutes", type=float, default=20.0)
+    p.add_argument("--n", type=int, default=8)
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--guidance", type=float, default=0.3)
+    p.add_argument("--lgd-sampler", choices=("ddpm", "ddim"), default="ddpm", help="paper 000: ddpm, every step")
+    p.add_argument("--lgd-steps", type=int, help="denoising steps from t0 (default: every one)")
+    p.add_argument("--limit-to", type=int, default=16)
+    p.add_argument("--skip-dmcr", action="store_true")
+    p.add_argument("--out", default="runs/bench_lgd", help="work folder (git-ignored)")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    tag = Path(args.map).stem.split("_")[0]
+    model_dir = out / "model"
+    started = time.perf_counter()
+    code = train_ddpm.main([args.map, "--symmetry", args.symmetry, "--convention", args.convention, "--out",
+                            str(model_dir), "--preset", args.preset, "--patch", str(args.patch), "--batch", "16",
+                            "--lr", "1e-3", "--ema", "0.995", "--steps", "1000000", "--minutes",
+                            str(args.train_minutes), "--checkpoint-every", "500", "--no-xla"])
+    history = loss_curve(model_dir, RESULTS / f"lgd_loss_{tag}.png")
+    print(f"train-ddpm exit {code}: {args.preset}, {int(history['step'][-1])} steps of 16 patches of "
+          f"{args.patch}^2 in {time.perf_counter() - started:.0f} s; loss first 100 steps "
+          f"{history['loss'][:100].mean():.4f}, last 100 {history['loss'][-100:].mean():.4f}", flush=True)
+    rows, names, folders = [], [], []
+    for name, extra in methods(args):
+        folder = out / name.split(",")[0].replace(" ", "_").replace("+", "plus")
+        folder = folder.with_name(folder.name + ("_sdedit" if "SDEdit" in name else "")
+                                  + ("_fixed" if "fixed" in name else ""))
+        code = sample_ddpm.main([str(model_dir), "--out", str(folder), "--n", str(args.n), "--size", str(args.size),
+                                 "--limit-to", str(args.limit_to), *extra])
+        if code == 0:
+            rows.append((name, json.loads((folder / "summary.json").read_text())))
+            names.append(name)
+            folders.append(folder)
+        print(f"{name}: exit {code}", flush=True)
+    if not args.skip_dmcr:
+        from mcrpy_poly.io.maps import load_map
+
+        omap = load_map(args.map, None, args.symmetry, args.convention).fill_unindexed()
+        folder = out / "dmcr"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows.append(("DMCR reconstruction (1 map)", reconstruct_row(omap, args.size, args.limit_to, folder)))
+        names.append("DMCR reconstruction")
+        folders.append(folder)
+    reference = rows[1][1]["grain_metrics"]["reference"]
+    print(f"\nreference grains: {reference['n_grains']}, {reference['grains_per_area']:.4f} per um^2, mean "
+          f"equivalent diameter {reference['mean_equivalent_diameter']:.2f} um, speckle "
+          f"{reference['speckle_fraction']:.3f}\n")
+    print(table(rows))
+    pictures(names, folders, folders[1] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

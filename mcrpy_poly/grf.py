@@ -1,0 +1,190 @@
+"""Multi-output Gaussian random fields with a reference's one- and two-point statistics.
+
+The global half of paper 000's Local-Global Decomposition (notes_000_lgd_rogsh.md s. 3;
+Robertson & Kalidindi 2022): a stationary Gaussian field of K channels (SHSH, here) whose
+channel means and auto/cross-covariances are those of a reference, so that the two-point
+correlations ``f_r^{ab} = mean_x f_a(x) f_b(x + r)`` match in expectation.
+
+Recipe, per output grid of S pixels (2D or 3D):
+
+1. ``C^{ab}_r``: covariance of the mean-removed channels at every lag ``r`` of the output
+   grid (:func:`cross_covariance`);
+2. ``P_k``: its Fourier transform, a K x K Hermitian matrix per frequency, made positive
+   semi-definite by clipping negative eigenvalues to 0 (an estimated or tapered covariance
+   need not be PSD); ``H_k = P_k^(1/2)`` from the same eigen-decomposition;
+3. a sample is ``mean + IFFT(H_k FFT(w))`` for white noise ``w``, so
+   ``E[x_a(s) x_b(s + r)] = C^{ab}_r + mean_a mean_b`` exactly (periodic lags).
+
+Reference and output grids
+--------------------------
+The two-point statistics are the periodic ones of the project's descriptors
+(:mod:`mcrpy_poly.descriptors.correlations`): ``C_r = (1/S) sum_s u_a(s) u_b(s + r)`` over
+the reference with wrap-around. On the reference's own grid they are used as they are, and
+the field reproduces them exactly in expectation. On another grid (any size, 2D or 3D) the
+cross-spectral density ``P`` is interpolated multilinearly, periodically, from the
+reference's frequencies ``k / n_ref`` to the output's ``k / n_out`` (:func:`_resampled_spectrum`):
+a combination of positive semi-definite matrices with positive weights is one, so nothing
+needs clipping. On a larger output this multiplies the covariance in lag space by the
+transform of the interpolation kernel, ``sinc^2(pi r / n_ref)`` per axis (0.81 at a quarter
+of the reference's side), summed over the reference's periodic images, with the variances
+kept exactly; on a smaller one the covariance is aliased onto the smaller period.
+Correlations that have decayed within the reference (grains much smaller than the map)
+carry over; longer ones are cut at about the reference's size. A 3D output needs a 3D
+reference.
+
+NumPy only (no TensorFlow): FFTs over the spatial axes, ``eigh`` per frequency.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError, ShapeError
+
+
+def _spatial_axes(ndim: int) -> tuple:
+    return tuple(range(ndim))
+
+
+def _periodic_covariance(u: np.ndarray) -> np.ndarray:
+    """``(K, K, *shape)`` periodic covariance of mean-removed fields ``u (*shape, K)``."""
+    axes = _spatial_axes(u.ndim - 1)
+    spectra = np.moveaxis(np.fft.fftn(u, axes=axes), -1, 0)  # (K, *shape)
+    cross = np.conj(spectra[:, None]) * spectra[None, :]
+    return np.real(np.fft.ifftn(cross, axes=tuple(a + 2 for a in axes))) / u[..., 0].size
+
+
+def _resampled_spectrum(spectrum: np.ndarray, shape: tuple) -> np.ndarray:
+    """Periodic multilinear interpolation of a spectrum ``(K, K, *ref)`` (full FFT layout) at
+    the frequencies of ``shape``. Along an axis that grows, each reference bin is weighted so
+    that its total weight is ``n_out / n_ref``: the mean over frequencies, i.e. the zero-lag
+    covariance, is kept exactly. Along an axis that shrinks the values are taken as they are
+    (for an integer ratio that is the reference's covariance summed over the output's period:
+    the aliasing of a periodic field on a smaller torus)."""
+    for axis, n_out in enumerate(shape):
+        n_ref = spectrum.shape[axis + 2]
+        if n_ref == n_out:
+            continue
+        position = np.fft.fftfreq(n_out) * n_ref  # signed, in reference frequency bins
+        low = np.floor(position).astype(int)
+        weight = position - low
+        pairs = ((low % n_ref, 1 - weight), ((low + 1) % n_ref, weight))
+        reached = sum(np.bincount(b, w, minlength=n_ref) for b, w in pairs)
+        scale = n_out / n_ref / np.maximum(reached, 1e-300) if n_out > n_ref else np.ones(n_ref)
+        spectrum = sum(np.take(spectrum, b, axis=axis + 2) * (w * scale[b]).reshape(
+            (-1,) + (1,) * (spectrum.ndim - axis - 3)) for b, w in pairs)
+    return spectrum
+
+
+def cross_covariance(fields, shape=None) -> tuple[np.ndarray, np.ndarray]:
+    """Channel means and the auto/cross-covariance of one or more reference fields, on the
+    lags of an output grid.
+
+    Parameters
+    ----------
+    fields : array_like or sequence of array_like, each (*ref_shape, K)
+        Reference fields (SHSH); several are averaged (means and covariances pooled by pixels).
+    shape : tuple of int, optional
+        The output grid (default: the first reference's shape). See the module notes for
+        other grids.
+
+    Returns
+    -------
+    mean : numpy.ndarray, shape (K,)
+    covariance : numpy.ndarray, shape (K, K, *shape)
+        ``C[a, b, r] = E[u_a(s) u_b(s + r)]``, lag ``r`` at index ``r mod shape``.
+    """
+    fields = [np.asarray(f, dtype=np.float64) for f in (fields if isinstance(fields, (list, tuple)) else [fields])]
+    if not fields:
+        raise InputError("no reference fields given")
+    ndim, channels = fields[0].ndim - 1, fields[0].shape[-1]
+    if ndim not in (2, 3) or any(f.ndim != ndim + 1 or f.shape[-1] != channels for f in fields):
+        raise ShapeError(f"reference fields must all be (H, W, K) or (H, W, D, K), got "
+                         f"{[f.shape for f in fields]}")
+    shape = tuple(fields[0].shape[:-1]) if shape is None else tuple(int(n) for n in shape)
+    if len(shape) != ndim or min(shape) < 1:
+        raise ShapeError(f"output shape {shape} does not fit {ndim}D references")
+    sizes = np.array([f[..., 0].size for f in fields], dtype=float)
+    mean = np.einsum("i,ik->k", sizes, np.array([f.reshape(-1, channels).mean(axis=0) for f in fields])) / sizes.sum()
+    covariance = np.zeros((channels, channels) + shape)
+    for f, size in zip(fields, sizes):
+        covariance += size / sizes.sum() * _on_grid(_periodic_covariance(f - mean), shape)
+    return mean, covariance
+
+
+def _on_grid(covariance: np.ndarray, shape: tuple) -> np.ndarray:
+    """A covariance ``(K, K, *ref)`` moved onto the lags of ``shape`` (module notes)."""
+    if covariance.shape[2:] == shape:
+        return covariance
+    axes = tuple(range(2, covariance.ndim))
+    spectrum = _resampled_spectrum(np.fft.fftn(covariance, axes=axes), shape)
+    return np.real(np.fft.ifftn(spectrum, axes=axes))
+
+
+class GaussianRandomField:
+    """Stationary multi-output Gaussian field on a periodic grid with given channel means and
+    covariance.
+
+    Parameters
+    ----------
+    mean : array_like, shape (K,)
+    covariance : array_like, shape (K, K, *shape)
+        ``C[a, b, r] = E[u_a(s) u_b(s + r)]`` (as :func:`cross_covariance` returns it).
+
+    Attributes
+    ----------
+    mean : numpy.ndarray, shape (K,)
+    shape : tuple of int
+        The spatial grid of the samples.
+    clipped : float
+        Share of the spectral weight removed by clipping negative eigenvalues (round-off for
+        covariances from :func:`cross_covariance`; more for estimated or averaged ones).
+    """
+
+    def __init__(self, mean, covariance):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        covariance = np.asarray(covariance, dtype=np.float64)
+        channels = len(self.mean)
+        if covariance.shape[:2] != (channels, channels) or covariance.ndim not in (4, 5):
+            raise ShapeError(f"covariance must be ({channels}, {channels}, *shape), got {covariance.shape}")
+        self.shape = covariance.shape[2:]
+        axes = tuple(range(2, covariance.ndim))
+        # E[X_k X_k^H] / S must be the transform of C[b, a] (lag convention of the module notes).
+        spectral = np.fft.rfftn(np.swapaxes(covariance, 0, 1), axes=axes)
+        spectral = np.moveaxis(spectral, (0, 1), (-2, -1))  # (*half, K, K)
+        spectral = 0.5 * (spectral + np.conj(np.swapaxes(spectral, -1, -2)))
+        values, vectors = np.linalg.eigh(spectral)
+        self.clipped = float(-values[values < 0].sum() / max(np.abs(values).sum(), 1e-300))
+        self._vectors, self._amplitudes = vectors, np.sqrt(np.clip(values, 0.0, None))
+
+    @classmethod
+    def from_fields(cls, fields, shape=None) -> GaussianRandomField:
+        """The field of the references' statistics on an output grid (see :func:`cross_covariance`)."""
+        return cls(*cross_covariance(fields, shape))
+
+    def sample(self, n: int = 1, rng=None, spectrum: str = "gaussian") -> np.ndarray:
+        """``n`` independent samples, shape ``(n, *shape, K)``, float64.
+
+        Parameters
+        ----------
+        n : int
+        rng : numpy.random.Generator or int, optional
+        spectrum : {"gaussian", "fixed"}
+            ``"gaussian"``: white Gaussian noise coloured by ``P_k^(1/2)``, a Gaussian field
+            whose two-point statistics match in expectation. ``"fixed"``: the noise keeps only
+            its phase in the eigenbasis of each ``P_k`` (unit modulus), so every sample has the
+            spectral weight of each eigen-component exactly; from one periodic reference on
+            its own grid (``P_k`` of rank 1) each sample then carries the reference's periodic
+            two-point correlations exactly (a phase-randomised surrogate). One-point values
+            are then Gaussian only approximately (a sum of many random-phase waves).
+        """
+        if spectrum not in ("gaussian", "fixed"):
+            raise InputError(f"spectrum must be 'gaussian' or 'fixed', got {spectrum!r}")
+        rng = np.random.default_rng(rng)
+        axes = tuple(range(1, len(self.shape) + 1))
+        noise = rng.standard_normal((int(n),) + self.shape + (len(self.mean),))
+        # White noise in the eigenbasis of each P_k (still white: the basis is unitary).
+        spectra = (np.conj(np.swapaxes(self._vectors, -1, -2)) @ np.fft.rfftn(noise, axes=axes)[..., None])[..., 0]
+        if spectrum == "fixed":
+            spectra = spectra / np.maximum(np.abs(spectra), 1e-300) * np.sqrt(np.prod(self.shape))
+        coloured = (self._vectors @ (self._amplitudes * spectra)[..., None])[..., 0]
+        return np.fft.irfftn(coloured, s=self.shape, axes=axes) + self.mean
