@@ -94,3 +94,18 @@ def descriptors(field, limit_to, pairs, mask=None, pooled=False, periodic=True):
             "variogram": variogram(field, limit_to["variogram"], mask, pooled, periodic),
             "mean_variation": mean_variation(field, mask, pooled, periodic),
             "texture": texture(field, mask, pooled)}
+
+
+# -- helpers of the descriptor tests ---------------------------------------------------------------
+def random_field(shape, channels=3, seed=0):
+    return np.random.default_rng(seed).normal(size=shape + (channels,))
+
+
+def as_numpy(values):
+    return {name: value.numpy() for name, value in values.items()}
+
+
+def assert_descriptors_close(actual, expected, atol=1e-10):
+    assert set(actual) == set(expected)
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], rtol=0, atol=atol, err_msg=name)

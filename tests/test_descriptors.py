@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import reference_descriptors as ref
 import tensorflow as tf
+from reference_descriptors import as_numpy, assert_descriptors_close, random_field
 
 from mcrpy_poly import OrientationMap, SHSHBasis, load_ebsd, synthetic
 from mcrpy_poly.descriptors import (
@@ -26,20 +27,6 @@ from mcrpy_poly.orientation.quaternion import multiply
 
 LIMITS = {"correlations": 3, "variogram": 2}
 SHAPES = [(7, 9), (8, 10), (5, 7, 9), (6, 8, 6)]  # odd and even, 2D and 3D
-
-
-def random_field(shape, channels=3, seed=0):
-    return np.random.default_rng(seed).normal(size=shape + (channels,))
-
-
-def as_numpy(values):
-    return {name: value.numpy() for name, value in values.items()}
-
-
-def assert_descriptors_close(actual, expected, atol=1e-10):
-    assert set(actual) == set(expected)
-    for name in expected:
-        np.testing.assert_allclose(actual[name], expected[name], rtol=0, atol=atol, err_msg=name)
 
 
 # -- against the direct-sum references ---------------------------------------------------------

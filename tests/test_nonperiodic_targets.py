@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import reference_descriptors as ref
+from reference_descriptors import as_numpy, assert_descriptors_close, random_field
 
 from mcrpy_poly import OrientationMap, SHSHBasis, synthetic
 from mcrpy_poly.descriptors import (
@@ -32,20 +33,6 @@ from mcrpy_poly.reconstruction import multigrid
 from mcrpy_poly.reconstruction.budget import estimate_bytes, largest_window
 
 LIMITS = {"correlations": 3, "variogram": 2}
-
-
-def random_field(shape, channels=3, seed=0):
-    return np.random.default_rng(seed).normal(size=shape + (channels,))
-
-
-def as_numpy(values):
-    return {name: value.numpy() for name, value in values.items()}
-
-
-def assert_descriptors_close(actual, expected, atol=1e-10):
-    assert set(actual) == set(expected)
-    for name in expected:
-        np.testing.assert_allclose(actual[name], expected[name], rtol=0, atol=atol, err_msg=name)
 
 
 # -- against the direct sums over the pairs inside the map ----------------------------------------
