@@ -240,10 +240,10 @@ def test_exclude_uses_masked_statistics_and_fill_the_filled_map():
     omap = omap.replace(indexed=mask)
     basis = SHSHBasis("m-3m")
     limits = {"correlations": 4, "variogram": 2}
-    excluded = characterize(omap, limit_to=limits, unindexed="exclude")
+    excluded = characterize(omap, tuple(DESCRIPTORS), limit_to=limits, unindexed="exclude")
     expected = ref.descriptors(basis(omap.quaternions), limits, channel_pairs(9), mask)
     assert_descriptors_close(excluded.descriptors, expected)
-    filled = characterize(omap, limit_to=limits, unindexed="fill")
+    filled = characterize(omap, tuple(DESCRIPTORS), limit_to=limits, unindexed="fill")
     expected = ref.descriptors(basis(omap.fill_unindexed().quaternions), limits, channel_pairs(9))
     assert_descriptors_close(filled.descriptors, expected)
 
