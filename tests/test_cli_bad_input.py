@@ -141,6 +141,10 @@ def test_budget_defaults_match_the_descriptors():
     from mcrpy_poly.reconstruction.loss import DEFAULT_DESCRIPTORS
 
     assert budget.DEFAULT_WINDOWS == DEFAULT_LIMIT_TO
+    from mcrpy_poly.cli.reconstruct import CHARACTERIZATION_FORMAT
+    from mcrpy_poly.descriptors.characterization import _FORMAT
+
+    assert CHARACTERIZATION_FORMAT == _FORMAT
     assert budget.LOSS_DESCRIPTORS == DEFAULT_DESCRIPTORS
     for ndim, limit in [(2, 4), (3, 3), (2, 1)]:  # the lag count the estimate uses
         with_lags = budget.estimate_bytes((8,) * ndim, 1, ["variogram"], {"variogram": limit}, 1, False)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -56,6 +57,9 @@ CHECKPOINT = "checkpoint.npz"
 #: Grain metrics (:mod:`mcrpy_poly.evaluate.grain_metrics`) in ``summary.json["grains"]``.
 SUMMARY_GRAIN_KEYS = ("n_grains", "grains_per_area", "mean_equivalent_diameter", "speckle_fraction",
                       "chord_mean_y", "chord_mean_x", "chord_mean_z", "threshold", "min_size")
+#: ``descriptors.characterization._FORMAT``, repeated (no TensorFlow) to refuse other files early; a test keeps
+#: them equal.
+CHARACTERIZATION_FORMAT = "mcrpy_poly.Characterization/1"
 #: Seconds of an evaluation report of a small map on 2 cores (README example), for the time left.
 REPORT_SECONDS = 15.0
 #: What ``summary.json``'s ``relative_errors`` measure (the report's statistics are others).
@@ -189,8 +193,10 @@ def _read_input(path, args):
     try:
         return load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix")
     except MalformedFileError:
-        if path.suffix.lower() != ".npz" or not _has_metadata(path):
+        if path.suffix.lower() != ".npz" or _saved_format(path) is None:
             raise
+    if _saved_format(path) != CHARACTERIZATION_FORMAT:
+        raise InputError(f"{path}: not a mcrpy_poly characterization (format {_saved_format(path)!r})")
     import_tensorflow()  # not an OrientationMap .npz: a characterization, or load_characterization names the problem
     from ..descriptors import load_characterization
 
@@ -200,13 +206,16 @@ def _read_input(path, args):
     return characterization
 
 
-def _has_metadata(path) -> bool:
-    """Whether an ``.npz`` holds the ``metadata`` entry of the project's own files."""
+def _saved_format(path):
+    """The ``format`` of the JSON ``metadata`` entry of the project's own ``.npz`` files, ``""``
+    when it has none, ``None`` when the file has no such entry."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return "metadata" in data.files
-    except (OSError, ValueError):
-        return False
+            if "metadata" not in data.files:
+                return None
+            return str(json.loads(str(data["metadata"])).get("format", ""))
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _check_budget(inputs, args) -> None:
