@@ -193,10 +193,11 @@ def _read_input(path, args):
     try:
         return load_map(path, phase=args.phase, symmetry=args.symmetry, convention=args.convention or "orix")
     except MalformedFileError:
-        if path.suffix.lower() != ".npz" or _saved_format(path) is None:
+        saved_format = _saved_format(path) if path.suffix.lower() == ".npz" else None
+        if saved_format is None:
             raise
-    if _saved_format(path) != CHARACTERIZATION_FORMAT:
-        raise InputError(f"{path}: not a mcrpy_poly characterization (format {_saved_format(path)!r})")
+    if saved_format != CHARACTERIZATION_FORMAT:
+        raise InputError(f"{path}: not a mcrpy_poly characterization (format {saved_format!r})")
     import_tensorflow()  # not an OrientationMap .npz: a characterization, or load_characterization names the problem
     from ..descriptors import load_characterization
 
