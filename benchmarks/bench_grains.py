@@ -106,6 +106,8 @@ MAX_ITER_3D = 300
 #: Reconstruction variants of the ablation: keyword arguments of ``reconstruct``.
 CONFIGS = {
     "default": {},
+    "random_start": dict(start="random"),
+    "texture_weight_5": dict(weights={"texture": 5.0}),
     "no_boundaries": dict(descriptors=("correlations", "variogram", "mean_variation", "texture")),
     "no_grain_stage": dict(grain_stage=False),
     "nearest_upsampling": dict(upsampling="nearest"),
@@ -141,6 +143,7 @@ def run_case(name, spec, config, max_iter, out):
         max_iter = min(max_iter, MAX_ITER_3D)
     result = mcrpy_poly.reconstruct(target, truth.shape, max_iter=max_iter, progress=False, **options)
     wall = time.perf_counter() - started
+    result.orientations = result.orientations.replace(step=truth.step)  # lengths in the truth's unit, as the CLI does
     field = result.orientations.shsh(checks[0][1].basis)
     shares = []
     for axis, char in checks:

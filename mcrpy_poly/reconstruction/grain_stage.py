@@ -54,7 +54,8 @@ def polish(grains: Grains, loss, max_iter: int, callback=None) -> np.ndarray:
         Loss of the final grid (its ``value_and_gradient`` takes a ``(*shape, 4)`` state).
     max_iter : int
     callback : callable, optional
-        ``callback(loss_value)`` after every evaluation.
+        ``callback(loss_value, orientations)`` after every evaluation, with the evaluated grain
+        orientations ``(n, 4)``.
 
     Returns
     -------
@@ -77,7 +78,7 @@ def polish(grains: Grains, loss, max_iter: int, callback=None) -> np.ndarray:
         if value < best["loss"]:
             best.update(loss=value, x=flat.copy())
         if callback is not None:
-            callback(value)
+            callback(value, per_grain)
         summed = np.stack([np.bincount(labels, gradient[:, c], minlength=n) for c in range(4)], axis=1)
         return value, summed.ravel()
 
@@ -104,7 +105,7 @@ def run_grain_stage(omap: OrientationMap, loss=None, max_iter: int = 0, callback
     max_iter : int
         Evaluations of the polish.
     callback : callable, optional
-        ``callback(loss_value)`` after every polish evaluation.
+        ``callback(loss_value, orientations)`` after every polish evaluation (:func:`polish`).
     threshold : float
         Segmentation threshold, degrees.
 

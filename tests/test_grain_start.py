@@ -1,0 +1,112 @@
+"""Grain-structured start: boundary fractions read from the descriptor, the fitted tessellation, the run."""
+import numpy as np
+import pytest
+
+import mcrpy_poly
+from mcrpy_poly import synthetic
+from mcrpy_poly.grains import segment_grains
+from mcrpy_poly.orientation import SHSHBasis
+from mcrpy_poly.orientation.quaternion import from_axis_angle, misorientation_angle, multiply, random_uniform
+from mcrpy_poly.reconstruction.checkpoint import load_checkpoint
+from mcrpy_poly.reconstruction.grain_start import boundary_fractions, tessellation, threshold_distance
+
+
+def label_fractions(labels):
+    """Share of periodic neighbour pairs with different labels along each axis (the numpy reference)."""
+    return np.array([np.mean(labels != np.roll(labels, -1, axis=a)) for a in range(labels.ndim)])
+
+
+def test_threshold_distance_is_that_of_a_five_degree_rotation():
+    basis = SHSHBasis("m-3m")
+    q = random_uniform((200,), np.random.default_rng(1))
+    turned = from_axis_angle(np.random.default_rng(2).standard_normal((200, 3)), np.full(200, np.radians(5.0)))
+    assert np.allclose(np.degrees(misorientation_angle(q, multiply(q, turned))), 5.0, atol=1e-6)
+    distances = np.linalg.norm(basis(q) - basis(multiply(q, turned)), axis=-1)
+    # cubic N = 8: the distance depends on the angle alone (notes_grain_fidelity.md: 0.152 at 5 degrees)
+    assert np.ptp(distances) < 0.01 * distances.mean()
+    assert threshold_distance(basis, 5.0) == pytest.approx(distances.mean(), rel=0.01)
+
+
+@pytest.mark.parametrize("aspect", [(1, 1), (1, 2.5)])
+def test_boundary_fractions_of_a_voronoi_map_are_its_label_fractions(aspect):
+    omap, labels = synthetic.voronoi((96, 96), 40, "m-3m", aspect=aspect, seed=4, return_labels=True)
+    fractions = boundary_fractions([(None, mcrpy_poly.characterize(omap))], 2)
+    # random orientations: neighbour grains closer than 5 degrees are rare, so every label change is a boundary
+    np.testing.assert_allclose(fractions, label_fractions(labels), rtol=0.03)
+
+
+def test_a_section_gives_the_fractions_of_the_two_volume_axes_it_contains():
+    omap, labels = synthetic.voronoi((64, 40), 30, "m-3m", seed=5, return_labels=True)
+    characterization = mcrpy_poly.characterize(omap, periodic=True)
+    fractions = boundary_fractions([(1, characterization)], 3)  # normal to axis 1: sees axes 0 and 2
+    expected = label_fractions(labels)
+    np.testing.assert_allclose(fractions[[0, 2]], expected, rtol=0.03)
+    assert np.isnan(fractions[1])
+
+
+def test_boundary_fractions_need_the_boundaries_descriptor():
+    omap = synthetic.voronoi((16, 16), 6, seed=3)
+    assert boundary_fractions([(None, mcrpy_poly.characterize(omap, descriptors=("texture",)))], 2) is None
+
+
+@pytest.mark.parametrize("shape, fractions", [((96, 96), (0.08, 0.08)), ((96, 64), (0.12, 0.04)),
+                                              ((40, 40, 40), (0.1, 0.1, 0.05))])
+def test_tessellation_meets_the_fractions_it_is_given(shape, fractions):
+    labels = tessellation(shape, fractions, seed=1)
+    assert labels.shape == shape and labels.min() == 0
+    assert len(np.unique(labels)) == labels.max() + 1
+    np.testing.assert_allclose(label_fractions(labels), fractions, rtol=0.08)
+
+
+def test_grain_start_reconstruction_has_the_reference_grain_count():
+    omap = synthetic.voronoi((48, 48), 16, "m-3m", seed=6)
+    characterization = mcrpy_poly.characterize(omap)
+    result = mcrpy_poly.reconstruct(characterization, omap.shape, max_iter=40, progress=False)
+    assert result.settings["start"] == "grains" and result.settings["level_iterations"] == [36]
+    assert len(result.loss_history) == 40
+    reference = segment_grains(omap, periodic=True).n_grains
+    assert abs(result.grains.n_grains - reference) <= 0.35 * reference
+
+
+def test_a_grain_start_resumes_from_its_checkpoint(tmp_path):
+    omap = synthetic.voronoi((32, 32), 8, "m-3m", seed=7)
+    characterization = mcrpy_poly.characterize(omap)
+    checkpoint = tmp_path / "run.npz"
+
+    def stop_at_13(evaluation, loss):
+        if evaluation == 13:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        mcrpy_poly.reconstruct(characterization, omap.shape, max_iter=30, checkpoint=checkpoint, checkpoint_every=5,
+                               callback=stop_at_13, progress=False)
+    saved = load_checkpoint(checkpoint)
+    assert saved.level_done == 10 and len(saved.history) == 10
+    labels = tessellation(omap.shape, boundary_fractions([(None, characterization)], 2), seed=0)
+    for grain in range(labels.max() + 1):  # the checkpoint holds one orientation per tessellation cell
+        assert np.ptp(saved.state[labels == grain], axis=0).max() == 0
+    resumed = mcrpy_poly.reconstruct(characterization, omap.shape, max_iter=30, checkpoint=checkpoint, resume=True,
+                                     progress=False)
+    assert len(resumed.loss_history) == 30
+    np.testing.assert_array_equal(resumed.loss_history[:10], saved.history)
+    assert resumed.final_loss <= min(saved.history)
+
+
+def test_a_sparse_slice_loss_sees_only_its_slices():
+    from mcrpy_poly.reconstruction.loss import DescriptorLoss
+
+    section = synthetic.voronoi((16, 16), 5, "m-3m", seed=8)
+    characterization = mcrpy_poly.characterize(section, descriptors=("correlations", "texture"), limit_to=4)
+    targets = [(axis, dict(characterization.descriptors)) for axis in range(3)]
+    weights = {"correlations": 1.0, "texture": 1.0}
+    sparse = DescriptorLoss(characterization.basis, (16, 16, 16), targets, weights, {"correlations": 4},
+                            characterization.pairs, slices_per_axis=4)
+    dense = DescriptorLoss(characterization.basis, (16, 16, 16), targets, weights, {"correlations": 4},
+                           characterization.pairs)
+    assert [list(sparse.slices[a]) for a in range(3)] == [[2, 6, 10, 14]] * 3
+    state = random_uniform((16, 16, 16), np.random.default_rng(9))
+    other = state.copy()
+    other[3, 5, 7] = random_uniform((1,), np.random.default_rng(10))[0]  # on no chosen slice of any axis
+    assert sparse(other) == sparse(state) and dense(other) != dense(state)
+    other[2, 5, 7] = other[3, 5, 7]  # on the chosen slice 2 of axis 0
+    assert sparse(other) != sparse(state)
