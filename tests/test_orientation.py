@@ -129,7 +129,7 @@ def test_inverse_map_solves_repeated_vectors_once_with_the_same_result(monkeypat
     assert solved[0] == len(first) < 100  # then the noisy ones again from other starts
     np.testing.assert_array_equal(flat_q, flat_q[first][back.ravel()])
     solved.clear()
-    reference = inverse.nearest_orientation(basis, values, refine_steps=8, deduplicate=False)
+    reference = inverse.nearest_orientation(basis, values, deduplicate=False)
     assert solved[0] == 24 * 24
     np.testing.assert_allclose(fast, reference, atol=1e-9)
 

@@ -7,9 +7,9 @@ SHSH vector is nearest in the Euclidean sense, in two vectorised stages:
 1. nearest neighbour among the SHSH vectors of a fixed point set of the fundamental zone:
    a low-discrepancy (Kronecker) sequence in the unit cube, made uniform on SO(3) by
    Shoemake's map and reduced to the fundamental zone, with as many points as a cubic grid
-   of ``resolution`` degrees holds (cached on disk per point group and resolution); a
-   scipy ``cKDTree`` near the image of the basis, brute force on a coarser set far from it
-   (:func:`_nearest_points`);
+   of ``resolution`` degrees holds (cached on disk per point group and resolution, its SHSH
+   values too when small); a scipy ``cKDTree`` near the image of the basis, brute force on
+   a coarser set far from it (:func:`_nearest_points`);
 2. Levenberg-Marquardt in the tangent space of each orientation (per-point damping), only
    on the points that have not converged yet. The Jacobian costs one small matrix product:
    the crystal symmetry acts on the left of an orix quaternion, so the derivative of an
@@ -20,7 +20,9 @@ SHSH vector is nearest in the Euclidean sense, in two vectorised stages:
    finite turn (:func:`_tangent_generators`).
 
 Identical input vectors (grain maps hold few distinct orientations) are solved once
-(:func:`_unique_rows`). NumPy and SciPy only. When the map is not injective (few functions), several orientations
+(:func:`_unique_rows`). A point near the image that ends with a residual above 1e-3 (a
+local minimum) is solved again from the next 4 nearest points of the set, keeping the best.
+NumPy and SciPy only. When the map is not injective (few functions), several orientations
 share a vector and one of them is returned. Speed and recovery rates: ``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations
@@ -37,10 +39,10 @@ from .symmetry import reduce_to_fundamental_zone
 
 _LAST_STEP = 1e-7  # radians: a shorter undamped step is taken without a check, and the point has converged
 _TOLERANCE = 1e-8  # radians: so is any shorter step
-_NEAR_STEPS = 3  # points near the image may take this many times refine_steps iterations
 _STUCK = 1e-3  # residual norm above which a point near the image is tried again from other starts
 _RETRIES = 4  # further start points (next nearest of the set) for those
 _NEAR = 4.0  # neighbour spacings of the search set within which the k-d tree answers
+_EPS = 1.0  # the k-d tree may answer a point up to 1 + _EPS times farther than the nearest (4x faster in K = 60)
 _CACHED_VALUES_BYTES = 16 << 20  # search-set values up to this size are kept on disk
 _TURN = 0.1  # radians, the finite turn whose logarithm gives the tangent generators
 #: Roberts' R3 sequence: powers of the inverse of the root of x^4 = x + 1, the most
@@ -114,10 +116,11 @@ def _block_norms(basis):
 
 def _nearest_points(basis, target, resolution: float):
     """A start orientation for each target vector ``(P, K) -> (P, 4)``, and the values there of
-    all functions of the basis's degrees ``(P, K_full)``.
+    all functions of the basis's degrees ``(P, K_full)``, and whether the k-d tree answered.
 
     Targets within ``_NEAR`` neighbour spacings of the set's vectors (the image of the basis
-    and its surroundings) get the nearest point of the set from the k-d tree. A k-d tree in
+    and its surroundings) get a near point of the set from the k-d tree (approximate: at most
+    ``1 + _EPS`` times the distance of the nearest). A k-d tree in
     K >= 9 dimensions answers queries far from its points only slowly (a generated field's
     vectors can lie well off the image: minutes for a 128 x 128 GRF sample with K = 17), so
     the others get the nearest point of a set twice as coarse by brute force (a matrix
@@ -136,7 +139,7 @@ def _nearest_points(basis, target, resolution: float):
     candidates = np.flatnonzero(gap <= bound * bound)
     far = np.flatnonzero(gap > bound * bound)
     if candidates.size:
-        distance, index = tree.query(target[candidates], distance_upper_bound=bound, workers=-1)
+        distance, index = tree.query(target[candidates], eps=_EPS, distance_upper_bound=bound, workers=-1)
         near = np.isfinite(distance)
         start[candidates[near]] = points[index[near]]
         start_values[candidates[near]] = values[index[near]]
@@ -259,7 +262,7 @@ def _unique_rows(a):
     return a[kept], inverse
 
 
-def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: int = 12,
+def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: int = 24,
                         deduplicate: bool = True) -> np.ndarray:
     """Orientations (orix convention, fundamental zone) nearest to SHSH ``values``.
 
@@ -271,10 +274,11 @@ def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: in
         Spacing in degrees of the point set for the initial search.
     refine_steps : int
         Largest number of Levenberg-Marquardt iterations (0 returns the nearest point of the
-        set) for values far from the image of the basis; values near it may take three times
-        as many (slow convergence where the functions barely change along some turn). A point
-        stops earlier once its step is below 1e-8 rad, or below 1e-7 rad while undamped (that
-        step is taken without a check: the next would be about its square).
+        set). A point stops earlier once its step is below 1e-8 rad, or below 1e-7 rad while
+        undamped (that step is taken without a check: the next would be about its square).
+        Values on the image of the basis take 3 or 4; values off it (generated fields)
+        converge only linearly, and so do values where the functions barely change along
+        some turn (flat valleys of the default bases of groups 4 and 6).
     deduplicate : bool
         Solve each distinct vector once and copy the result to its repeats (the same result
         as solving them all, apart from round-off).
@@ -292,8 +296,7 @@ def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: in
     if deduplicate:
         target, inverse = _unique_rows(target)
     start, start_values, near = _nearest_points(basis, target, resolution)
-    limit = np.where(near, _NEAR_STEPS * refine_steps, refine_steps)
-    q, cost = _refine(basis, target, start, start_values, limit)
+    q, cost = _refine(basis, target, start, start_values, refine_steps)
     # A point near the image that ended with a residual has met a local minimum: try again
     # from the next nearest points of the set and keep the best.
     stuck = np.flatnonzero(near & (cost > _STUCK ** 2))
@@ -301,7 +304,7 @@ def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: in
         points, set_values, tree, _ = _search_set(basis, resolution)
         index = tree.query(target[stuck], k=1 + _RETRIES)[1][:, 1:].ravel()
         retry_q, retry_cost = _refine(basis, np.repeat(target[stuck], _RETRIES, axis=0), points[index],
-                                      set_values[index], _NEAR_STEPS * refine_steps)
+                                      set_values[index], refine_steps)
         retry_cost = retry_cost.reshape(-1, _RETRIES)
         best = np.argmin(retry_cost, axis=1)
         rows = np.arange(len(stuck))
