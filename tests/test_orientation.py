@@ -148,11 +148,12 @@ def test_unique_rows_keeps_nan_rows_and_first_occurrence_order():
     assert len(rows) == len(np.unique(a[finite], axis=0)) + 2  # each NaN row alone
     order = [int(np.flatnonzero((a == row).all(axis=1))[0]) for row in rows if np.isfinite(row).all()]
     assert order == sorted(order) and np.isnan(rows).any(axis=1).sum() == 2
-    assert basis_inverse_of_nothing().shape == (0, 4)
-
-
-def basis_inverse_of_nothing():
-    return SHSHBasis("432", n_terms=9).to_quaternion(np.zeros((0, 9)))
+    basis = SHSHBasis("432", n_terms=9)
+    assert basis.to_quaternion(np.zeros((0, 9))).shape == (0, 4)
+    values = basis(random_uniform(4, 0))
+    values[2, 1] = np.nan
+    with pytest.raises(ValueError, match="1 of 4 vectors"):
+        basis.to_quaternion(values)
 
 
 def test_inverse_jacobian_of_a_truncated_basis_matches_finite_differences():

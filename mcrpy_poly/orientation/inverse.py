@@ -137,8 +137,8 @@ def _nearest_points(basis, target, resolution: float):
     start = np.empty((len(target), 4))
     near_mask = np.zeros(len(target), dtype=bool)
     start_values = np.empty((len(target), values.shape[1]))
-    candidates = np.flatnonzero(gap <= bound * bound)
-    far = np.flatnonzero(gap > bound * bound)
+    near_enough = gap <= bound * bound
+    candidates, far = np.flatnonzero(near_enough), np.flatnonzero(~near_enough)  # NaN rows: far
     if candidates.size:
         distance, index = tree.query(target[candidates], eps=_EPS, distance_upper_bound=bound, workers=-1)
         near = np.isfinite(distance)
@@ -296,6 +296,9 @@ def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: in
     if values.shape[-1] != basis.n_terms:
         raise ValueError(f"values have {values.shape[-1]} channels, the basis has {basis.n_terms}")
     target = values.reshape(-1, basis.n_terms)
+    if not np.all(np.isfinite(target)):
+        bad = int(np.sum(~np.all(np.isfinite(target), axis=-1)))
+        raise ValueError(f"SHSH values must be finite: {bad} of {len(target)} vectors hold NaN or inf")
     if not len(target):
         return np.zeros(values.shape[:-1] + (4,))
     if deduplicate:
