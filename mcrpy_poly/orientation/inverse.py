@@ -182,7 +182,7 @@ def _tangent_generators(basis):
         def misfit(a):
             if a.shape != (3, full.n_terms, full.n_terms) or not np.all(np.isfinite(a)):
                 return np.inf
-            return max(np.abs(values @ a[i] - slopes[i]).max() / np.abs(slopes[i]).max() for i in range(3))
+            return max(np.abs(values @ a[i] - slopes[i]).max() / max(np.abs(slopes[i]).max(), 1.0) for i in range(3))
 
         name = f"inverse_generators_{_file_tag(full)}.npy"
         generators = disk_cached_array(name, lambda: _fit_generators(full), valid=lambda a: misfit(a) <= 1e-6)
@@ -224,6 +224,7 @@ def _damped_step(j0, j1, j2, residual, damping):
     c12 = a01 * a02 - a00 * a12
     c22 = a00 * a11 - a01 * a01
     det = a00 * c00 + a01 * c01 + a02 * c02
+    det[det == 0] = np.inf  # no rotation changes the functions (a constant): no step
     return np.stack([c00 * b0 + c01 * b1 + c02 * b2,
                      c01 * b0 + c11 * b1 + c12 * b2,
                      c02 * b0 + c12 * b1 + c22 * b2], axis=-1) / -det[:, None]
@@ -324,7 +325,7 @@ def nearest_orientation(basis, values, resolution: float = 3.0, refine_steps: in
     return q.reshape(values.shape[:-1] + (4,))
 
 
-def _refine(basis, target, q, fitted, limit) -> np.ndarray:
+def _refine(basis, target, q, fitted, limit):
     """Levenberg-Marquardt from start orientations ``q`` ``(P, 4)`` towards ``target`` ``(P, K)``;
     ``fitted``: the values of :func:`_tangent_generators`'s ``full`` at ``q`` (updated in place).
     ``limit``: the most iterations of each point ``(P,)``. Returns the orientations and their
