@@ -110,6 +110,81 @@ def test_inverse_map_projects_noisy_values():
     assert np.median(error) < 2.0
 
 
+def test_inverse_map_solves_repeated_vectors_once_with_the_same_result(monkeypatch):
+    """A grain map repeats a few vectors: each distinct one is solved once, the result is the
+    non-deduplicated one, and repeats get identical orientations."""
+    from mcrpy_poly.orientation import inverse
+
+    basis = SHSHBasis("432", n_terms=9)
+    rng = np.random.default_rng(3)
+    values = basis(random_uniform(40, 11))[rng.integers(0, 40, (24, 24))]
+    values[::5, ::3] += 0.02 * rng.standard_normal(values[::5, ::3].shape)  # distinct, off the image
+    solved = []
+    refine = inverse._refine
+    monkeypatch.setattr(inverse, "_refine", lambda basis, target, *a: solved.append(len(target)) or refine(
+        basis, target, *a))
+    fast = basis.to_quaternion(values)
+    flat_values, flat_q = values.reshape(-1, 9), fast.reshape(-1, 4)
+    _, first, back = np.unique(flat_values, axis=0, return_index=True, return_inverse=True)
+    assert solved[0] == len(first) < 100  # then the noisy ones again from other starts
+    np.testing.assert_array_equal(flat_q, flat_q[first][back.ravel()])
+    solved.clear()
+    reference = inverse.nearest_orientation(basis, values, deduplicate=False)
+    assert solved[0] == 24 * 24
+    np.testing.assert_allclose(fast, reference, atol=1e-9)
+
+
+def test_unique_rows_keeps_nan_rows_and_first_occurrence_order():
+    from mcrpy_poly.orientation.inverse import _unique_rows
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((6, 3))[rng.integers(0, 6, 50)]
+    a[[4, 9]] = np.nan
+    a[7] = [0.0, 0.0, 0.0]
+    a[8] = [-0.0, 0.0, 0.0]  # equal to row 7
+    rows, inverse = _unique_rows(a)
+    np.testing.assert_array_equal(rows[inverse], a)
+    finite = np.isfinite(a).all(axis=1)
+    assert len(rows) == len(np.unique(a[finite], axis=0)) + 2  # each NaN row alone
+    order = [int(np.flatnonzero((a == row).all(axis=1))[0]) for row in rows if np.isfinite(row).all()]
+    assert order == sorted(order) and np.isnan(rows).any(axis=1).sum() == 2
+    basis = SHSHBasis("432", n_terms=9)
+    assert basis.to_quaternion(np.zeros((0, 9))).shape == (0, 4)
+    values = basis(random_uniform(4, 0))
+    values[2, 1] = np.nan
+    with pytest.raises(ValueError, match="1 of 4 vectors"):
+        basis.to_quaternion(values)
+
+
+def test_inverse_jacobian_of_a_truncated_basis_matches_finite_differences():
+    """The default 622 basis takes 17 of the 40 functions of N = 4, 8, 12; its tangent
+    derivatives are products of all 40 with fixed matrices."""
+    from mcrpy_poly.orientation.inverse import _tangent_generators
+
+    basis = SHSHBasis("622")
+    full, generators = _tangent_generators(basis)
+    k = basis.n_terms
+    assert full.n_terms > k and generators.shape == (full.n_terms, 3 * k)
+    q, h = random_uniform(20, 12), 1e-5
+    for i, axis in enumerate(np.eye(3)):
+        slope = (basis(multiply(q, from_axis_angle(axis, h))) - basis(multiply(q, from_axis_angle(axis, -h)))) / (2 * h)
+        np.testing.assert_allclose(full(q) @ generators[:, i * k:(i + 1) * k], slope, atol=1e-7)
+
+
+def test_inverse_block_norms_bound_the_distance_to_the_image():
+    """Far values skip the k-d tree on a lower bound of their distance to the image: check it."""
+    from mcrpy_poly.orientation.inverse import _block_norms, _search_set
+
+    basis = SHSHBasis("622")
+    columns, norms = _block_norms(basis)
+    assert len(columns) == 2  # N = 4 and 8 whole, N = 12 in part
+    values = _search_set(basis, 3.0)[1][:, :basis.n_terms]
+    target = basis(random_uniform(50, 13)) * np.random.default_rng(1).uniform(0.2, 3.0, (50, 1))
+    gap = np.sqrt(sum((np.linalg.norm(target[:, c], axis=1) - n) ** 2 for c, n in zip(columns, norms)))
+    distance = np.min(np.linalg.norm(target[:, None] - values[None], axis=-1), axis=1)
+    assert np.all(gap <= distance + 1e-12) and gap.max() > 0.5
+
+
 def _root(parent, i):
     """Union-find root of ``i``."""
     while parent[i] != i:

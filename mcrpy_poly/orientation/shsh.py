@@ -350,11 +350,12 @@ class SHSHBasis:
         ops = array_ops("keras")
         return self.evaluate(ops.convert(q), ops)
 
-    def to_quaternion(self, values, resolution: float = 3.0, refine_steps: int = 8):
+    def to_quaternion(self, values, resolution: float = 3.0, refine_steps: int = 24):
         """Orientation (orix convention, fundamental zone) whose SHSH vector is nearest.
 
-        Nearest neighbour on a fundamental-zone grid of ``resolution`` degrees, then
-        Gauss-Newton refinement of ``||basis(q) - values||^2`` in the tangent space.
+        Nearest neighbour on a fundamental-zone point set of ``resolution`` degrees, then at
+        most ``refine_steps`` Levenberg-Marquardt iterations on ``||basis(q) - values||^2`` in
+        the tangent space; each distinct vector is solved once.
         See :mod:`mcrpy_poly.orientation.inverse`.
 
         Parameters
