@@ -110,3 +110,31 @@ def test_a_sparse_slice_loss_sees_only_its_slices():
     assert sparse(other) == sparse(state) and dense(other) != dense(state)
     other[2, 5, 7] = other[3, 5, 7]  # on the chosen slice 2 of axis 0
     assert sparse(other) != sparse(state)
+
+
+@pytest.mark.parametrize("shape, sliced", [((24, 20), False), ((12, 10, 8), True)])
+def test_the_grain_loss_is_the_voxel_loss_of_the_gathered_field(shape, sliced):
+    from mcrpy_poly.reconstruction import multigrid
+    from mcrpy_poly.reconstruction.loss import DEFAULT_WEIGHTS, DescriptorLoss, GrainLoss
+
+    section = synthetic.voronoi((24, 20), 6, "m-3m", seed=11)
+    characterization = mcrpy_poly.characterize(section, limit_to=4)
+    names = list(characterization.descriptors)
+    targets = multigrid.pooled_targets({n: characterization[n] for n in names if n in multigrid.POOLABLE}, 1,
+                                       [n for n in names if n in multigrid.POOLABLE])
+    targets.update({n: characterization[n] for n in names if n not in multigrid.POOLABLE})
+    axes = [0, 1, 2] if sliced else [None]
+    loss = DescriptorLoss(characterization.basis, shape, [(a, targets) for a in axes],
+                          {n: DEFAULT_WEIGHTS[n] for n in names}, {"correlations": 4, "variogram": 4},
+                          characterization.pairs)
+    labels = tessellation(shape, [0.3] * len(shape), seed=2)
+    n = labels.max() + 1
+    q = random_uniform((n,), np.random.default_rng(12))
+    grain_loss = GrainLoss(loss, labels)
+    assert (grain_loss.grain_pairs is None) == sliced
+    value, gradient = grain_loss.value_and_gradient(q)
+    voxel_value, voxel_gradient = loss.value_and_gradient(q[labels])
+    assert float(value) == pytest.approx(float(voxel_value), rel=1e-10)
+    summed = np.stack([np.bincount(labels.ravel(), voxel_gradient.numpy().reshape(-1, 4)[:, c], minlength=n)
+                       for c in range(4)], axis=1)  # chain rule of the gather, in numpy
+    np.testing.assert_allclose(gradient.numpy(), summed, rtol=1e-8, atol=1e-12)

@@ -51,7 +51,7 @@ def polish(grains: Grains, loss, max_iter: int, callback=None) -> np.ndarray:
     grains : Grains
         Labels ``(*shape)`` (every pixel labelled) and start orientations ``(n, 4)``.
     loss : DescriptorLoss
-        Loss of the final grid (its ``value_and_gradient`` takes a ``(*shape, 4)`` state).
+        Loss of the final grid, evaluated per grain (:class:`~.loss.GrainLoss`).
     max_iter : int
     callback : callable, optional
         ``callback(loss_value, orientations)`` after every evaluation, with the evaluated grain
@@ -64,7 +64,9 @@ def polish(grains: Grains, loss, max_iter: int, callback=None) -> np.ndarray:
     """
     import tensorflow as tf
 
-    labels = grains.labels.ravel()
+    from .loss import GrainLoss
+
+    grain_loss = GrainLoss(loss, grains.labels)
     n = grains.n_grains
     best = {"loss": np.inf, "x": grains.orientations.ravel(), "evaluations": 0}
 
@@ -72,15 +74,14 @@ def polish(grains: Grains, loss, max_iter: int, callback=None) -> np.ndarray:
         if best["evaluations"] >= max_iter:
             raise StopIteration  # L-BFGS-B may overrun maxfun inside a line search
         per_grain = flat.reshape(n, 4)
-        value, gradient = loss.value_and_gradient(tf.constant(per_grain[grains.labels], tf.float64))
-        value, gradient = float(value), gradient.numpy().reshape(-1, 4)
+        value, gradient = grain_loss.value_and_gradient(tf.constant(per_grain, tf.float64))
+        value = float(value)
         best["evaluations"] += 1
         if value < best["loss"]:
             best.update(loss=value, x=flat.copy())
         if callback is not None:
             callback(value, per_grain)
-        summed = np.stack([np.bincount(labels, gradient[:, c], minlength=n) for c in range(4)], axis=1)
-        return value, summed.ravel()
+        return value, gradient.numpy().ravel()
 
     if max_iter >= 1:
         try:
