@@ -180,8 +180,10 @@ def compare(reference, candidate, *, periodic=(False, True), settings: Settings 
         an ensemble: metrics are means over its members (with ``_std``) and the pictures
         show the first members and pooled distributions.
     periodic : bool or (bool, bool)
-        Whether grains and spatial statistics continue across the faces of the reference and
-        of the candidates (default: an EBSD reference is not periodic, reconstructions are).
+        Whether the spatial statistics continue across the faces of the reference and of the
+        candidates (default: an EBSD reference is not periodic, reconstructions are). Grains of
+        both are segmented as the reference's are (like with like: a grain analysis of the two
+        files would not wrap a candidate round either).
     settings : Settings, optional
     loss : sequence of float or dict of str to sequence of float, optional
         Loss curve(s) of the run that made the candidate, drawn in the report.
@@ -216,8 +218,8 @@ def compare(reference, candidate, *, periodic=(False, True), settings: Settings 
     limit_to = window_limit(plane_shapes, settings.limit_to)
     ref_periodic, cand_periodic = _periodic_flags(periodic)
     ref_summary = summarize(reference, ref_periodic, [p[1] for p in pairs["grains"]], limit_to, settings)
-    cand_summaries = [summarize(c, cand_periodic, [p[2] for p in pairs["grains"]], limit_to, settings)
-                      for c in candidates]
+    cand_summaries = [summarize(c, cand_periodic, [p[2] for p in pairs["grains"]], limit_to, settings,
+                                grain_periodic=ref_periodic) for c in candidates]
     metrics = ensemble_metrics([pair_metrics(ref_summary, s, pairs) for s in cand_summaries])
     pooled = np.concatenate([c.quaternions[c.indexed] for c in candidates])
     densities = {"reference": pole_figures(reference.quaternions[reference.indexed], reference.symmetry.laue),

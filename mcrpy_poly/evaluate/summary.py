@@ -104,20 +104,25 @@ def bases(symmetry, odf_degree: int, n_terms=None):
     return both, columns[0], columns[1]
 
 
-def summarize(omap, periodic: bool, grain_views, limit_to: int, settings: Settings) -> MapSummary:
+def summarize(omap, periodic: bool, grain_views, limit_to: int, settings: Settings,
+              grain_periodic: bool | None = None) -> MapSummary:
     """Compute a :class:`MapSummary`.
 
     Parameters
     ----------
     omap : OrientationMap
     periodic : bool
-        Whether grains (and the spatial statistics) continue across the faces of this map.
+        Whether the spatial statistics (and by default the grains) continue across the faces of this map.
     grain_views : sequence of str
         ``"map"``, ``"volume"`` or plane-family names.
     limit_to : int
         Lag window of the spatial statistics (fits every plane).
     settings : Settings
+    grain_periodic : bool, optional
+        Segment the grains as periodic or not (default ``periodic``): a comparison segments a
+        candidate as its reference is segmented, as an independent grain analysis of the two files would.
     """
+    grain_periodic = periodic if grain_periodic is None else bool(grain_periodic)
     basis, odf_columns, stats_columns = bases(omap.symmetry, settings.odf_degree, settings.n_terms)
     values = shsh_field(omap, basis)
     summary = MapSummary(odf=odf_coefficients(values[..., odf_columns], omap.indexed))
@@ -132,7 +137,7 @@ def summarize(omap, periodic: bool, grain_views, limit_to: int, settings: Settin
             axis = PLANE_NAMES.index(view)
             positions = np.unique(np.linspace(0, omap.shape[axis] - 1, settings.n_sections).round().astype(int))
             sections = [map_section(omap, axis, int(i)) for i in positions]
-        segmented = [segment_grains(s, settings.threshold, periodic, settings.min_size) for s in sections]
+        segmented = [segment_grains(s, settings.threshold, grain_periodic, settings.min_size) for s in sections]
         pooled = [grain_statistics(g) for g in segmented]
         summary.grains[view] = {name: np.concatenate([p[name] for p in pooled]) for name in pooled[0]}
         measure = sum(s.n_indexed * float(np.prod(s.step)) for s in sections)
