@@ -152,6 +152,8 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None,
         else:
             level_names = tuple(name for name in names if name in POOLABLE)
             level_limits = {"correlations": coarse_window(limits["correlations"], pool)}
+        if low_channels is not None:
+            level_names = tuple(name for name in level_names if name != "boundaries")
         levels.append(Level(pool, coarse_shape(shape, pool), level_limits, level_names, iterations,
                             low_channels))
     if low_channels is not None:
