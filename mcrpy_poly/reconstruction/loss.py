@@ -87,14 +87,10 @@ class DescriptorLoss:
         Lag windows of the windowed descriptors.
     pairs : list of (int, int)
         Channel pairs of the correlations (the targets' row order).
-    boundary_basis : SHSHBasis, optional
-        Basis of the boundaries descriptor when it differs from ``basis`` (the first stage of a
-        degree continuation fits fewer channels, but neighbour distances are those of all of them).
     """
 
-    def __init__(self, basis, shape, targets, weights, limits, pairs, boundary_basis=None):
+    def __init__(self, basis, shape, targets, weights, limits, pairs):
         self.basis = basis
-        self.boundary_basis = basis if boundary_basis is None else boundary_basis
         self.shape = tuple(int(s) for s in shape)
         self.limits = dict(limits)
         self.pairs = [tuple(p) for p in pairs]
@@ -105,7 +101,7 @@ class DescriptorLoss:
                 scale = tf.constant(residual_scale(name, target, float(weights[name])), tf.float64)
                 self.terms.append((axis, name, tf.constant(target), scale))
         self.names = sorted({name for _, name, _, _ in self.terms})
-        self.t_max = distance_scale(self.boundary_basis) if "boundaries" in self.names else None
+        self.t_max = distance_scale(self.basis) if "boundaries" in self.names else None
         spec = tf.TensorSpec(self.shape + (4,), tf.float64)
         self.value_and_gradient = tf.function(self._value_and_gradient, input_signature=[spec], autograph=False)
 
@@ -120,13 +116,10 @@ class DescriptorLoss:
     def _term_values(self, x):
         """Weighted squared relative residual of each descriptor, ``{name: scalar}``."""
         field = self.basis.tf(x)
-        boundary_field = field if self.boundary_basis is self.basis else self.boundary_basis.tf(x)
         values = {}
         for axis in sorted({a for a, _, _, _ in self.terms}, key=lambda a: -1 if a is None else a):
             names = sorted({name for a, name, _, _ in self.terms if a == axis})
-            current = self._slice_descriptors(field, [n for n in names if n != "boundaries"], axis)
-            if "boundaries" in names:
-                current.update(self._slice_descriptors(boundary_field, ["boundaries"], axis))
+            current = self._slice_descriptors(field, names, axis)
             for a, name, target, scale in self.terms:
                 if a == axis:
                     residual = current[name] - target[None]
