@@ -234,6 +234,22 @@ def test_characterization_round_trip(tmp_path):
     assert abs(loaded.indexed_fraction - omap.indexed_fraction) < 1e-15
 
 
+def test_characterization_of_an_older_hexagonal_function_order_is_refused(tmp_path):
+    # Version 1 ordered the functions of N = 12 otherwise: the same labels named other functions.
+    import json
+
+    hexagonal = characterize(synthetic.voronoi((16, 16), 4, symmetry="6/mmm", seed=1),
+                             descriptors=("texture",))
+    cubic = characterize(synthetic.voronoi((16, 16), 4, seed=1), descriptors=("texture",))
+    for name, result in (("hex", hexagonal), ("cubic", cubic)):
+        meta = result.metadata()
+        meta.pop("shsh_version")
+        np.savez(tmp_path / f"{name}.npz", metadata=np.array(json.dumps(meta)), **result.descriptors)
+    with pytest.raises(InputError, match="characterize the map again"):
+        load_characterization(tmp_path / "hex.npz")
+    assert load_characterization(tmp_path / "cubic.npz").basis.labels == cubic.basis.labels  # cubic unchanged
+
+
 def test_exclude_uses_masked_statistics_and_fill_the_filled_map():
     omap = synthetic.voronoi((20, 22), 6, seed=4)
     mask = np.random.default_rng(1).random(omap.shape) > 0.2

@@ -137,12 +137,16 @@ def test_sizes_that_do_not_divide_round_the_coarse_grids_up():
     np.testing.assert_array_equal(up[37, 5], state[36, 4])
 
 
-def test_plan_with_degree_continuation_adds_an_all_channel_final_level():
-    levels = multigrid.plan((128, 128), ["correlations", "variogram"], {"correlations": 16, "variogram": 4}, 1000,
-                            3, low_channels=14)
-    assert [(lv.pool, lv.n_channels) for lv in levels] == [(4, 14), (2, 14), (1, 14), (1, None)]
-    assert levels[-1].iterations == 300 and sum(lv.iterations for lv in levels) == 1000
-    assert levels[-1].names == ("correlations", "variogram") and levels[-1].shape == (128, 128)
+def test_plan_with_degree_continuation_splits_the_coarsest_level():
+    names = ["correlations", "variogram", "boundaries"]
+    levels = multigrid.plan((128, 128), names, {"correlations": 16, "variogram": 4}, 1000, 3, low_channels=5)
+    assert [(lv.pool, lv.n_channels, lv.iterations) for lv in levels] == [(4, 5, 125), (4, None, 125),
+                                                                         (2, None, 250), (1, None, 500)]
+    # Neighbour distances are those of all channels: the boundaries target fits no level of fewer channels.
+    assert [lv.names for lv in levels] == [("correlations",), ("correlations", "boundaries"),
+                                           ("correlations", "boundaries"), tuple(names)]
+    single = multigrid.plan((128, 128), names, {"correlations": 16, "variogram": 4}, 40, 1, low_channels=5)
+    assert [(lv.pool, lv.n_channels, lv.iterations) for lv in single] == [(1, 5, 20), (1, None, 20)]
 
 
 def test_channel_targets_equal_a_characterization_with_the_smaller_basis():

@@ -133,7 +133,7 @@ def test_n_terms_picks_functions_in_degree_order():
     assert SHSHBasis("622", n_terms=5).degrees == (4,)
     assert SHSHBasis("622", n_terms=14).degrees == (4, 8)
     assert SHSHBasis("432").n_terms == 9
-    assert SHSHBasis("622").labels[-4:] == [(8, 9), (12, 1), (12, 2), (12, 3)]  # default reaches N = 12
+    assert SHSHBasis("622").labels[-2:] == [(12, 12), (12, 13)]  # default: N = 4, 8 and the twist block of 12
     partial = SHSHBasis("432", n_terms=12)
     assert partial.labels[-1] == (12, 3)
     with pytest.raises(ValueError, match="only 9"):
@@ -207,3 +207,53 @@ def test_solid_harmonics_match_scipy_legendre(on_sphere):
         angular = np.sin(M * phi) if is_sine else np.cos(M * phi)
         reference = (-1) ** M * lpmv(M, L, z) * angular
         np.testing.assert_allclose(value, reference, rtol=0, atol=1e-12 * np.abs(reference).max())
+
+
+def _sample_turned(q, angle=0.9, axis=(0.3, -0.5, 0.8)):
+    """The same orientations seen from a turned sample frame (orix: a right factor)."""
+    from mcrpy_poly.orientation.quaternion import from_axis_angle
+
+    return multiply(q, from_axis_angle(np.asarray(axis), angle))
+
+
+def test_hexagonal_n12_splits_into_a_twist_block_and_an_axial_block():
+    from mcrpy_poly.orientation.quaternion import from_axis_angle
+    from mcrpy_poly.orientation.shsh import twist_dimension
+
+    assert (shsh_dimension("622", 12), twist_dimension("622", 12)) == (26, 13)
+    assert twist_dimension("622", 8) == 0 and twist_dimension("432", 12) == 13  # cubic: no axial functions
+    basis = SHSHBasis("622", degrees=(12,))
+    q = random_uniform(200, rng=11)
+    twisted = multiply(from_axis_angle(np.array([0.0, 0.0, 1.0]), 0.4), q)  # crystal c-axis: left factor
+    values, turned = basis(q), basis(twisted)
+    np.testing.assert_allclose(turned[:, 13:], values[:, 13:], atol=1e-10)  # axial: the c-axis alone
+    assert np.abs(turned[:, :13] - values[:, :13]).max() > 0.1
+    # Each block is mapped onto itself by a sample rotation: the turned values are an orthogonal
+    # transformation of the block's own values (least squares fit, exact).
+    for block in (slice(0, 13), slice(13, 26)):
+        before, after = values[:, block], basis(_sample_turned(q))[:, block]
+        matrix, *_ = np.linalg.lstsq(before, after, rcond=None)
+        np.testing.assert_allclose(before @ matrix, after, atol=1e-9)
+        np.testing.assert_allclose(matrix.T @ matrix, np.eye(13), atol=1e-8)
+
+
+def test_default_hexagonal_basis_sees_twists_equally_in_every_grain():
+    # Reference: all 26 functions of N = 12 (a complete degree: distances depend on the misorientation only).
+    from mcrpy_poly.orientation.quaternion import from_axis_angle
+
+    q = random_uniform(500, rng=12)
+    step = 1e-4
+    plus = multiply(from_axis_angle(np.array([0.0, 0.0, 1.0]), step), q)
+    minus = multiply(from_axis_angle(np.array([0.0, 0.0, 1.0]), -step), q)
+
+    def sensitivity(basis):
+        return np.linalg.norm(basis(plus) - basis(minus), axis=-1) / (2 * step)
+
+    default = SHSHBasis("622")
+    assert default.n_terms == 27 and default.fixes_orientation
+    reference = sensitivity(SHSHBasis("622", degrees=(12,)))
+    np.testing.assert_allclose(reference, reference[0], rtol=1e-6)
+    np.testing.assert_allclose(sensitivity(default), reference, rtol=1e-6)
+    # The first 3 functions of N = 12 (the default before) see some twists 30 times less than others.
+    partial = sensitivity(SHSHBasis("622", n_terms=17))
+    assert partial.min() < partial.max() / 30

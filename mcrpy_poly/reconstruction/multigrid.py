@@ -13,8 +13,9 @@ fine targets (no reference map is needed, so a saved characterization suffices):
   in one coarse step, and there are ``p`` times fewer steps per length);
 - grain boundaries (:mod:`mcrpy_poly.descriptors.boundaries`): a coarse pixel's neighbour is ``p``
   fine pixels away, so the target is the reference's distribution at spacing ``p`` (the
-  characterization holds the spacings 1, 2, 4, 8); every level gets one, since the grain
-  structure is set on the coarse grids;
+  characterization holds the spacings 1, 2, 4, 8); every level of all channels gets one, since the
+  grain structure is set on the coarse grids (a level of fewer channels, below, gets none: the
+  neighbour distances of the target are those of all channels);
 - the hybrid variogram has no such relation and enters at the finest level only.
 
 A reconstruction starts from one random field on the final grid; the coarsest level starts from
@@ -26,17 +27,18 @@ an EBSD map of 100 x 117 pixels gets coarse levels too (sdss austenite on its ow
 83.5 % of the variogram entries within 5 % with 3 levels; 3.27 and 76.9 % with the one level it had before,
 variogram weight 1).
 
-**Degree continuation** (coarse to fine in orientation space): when the highest SHSH degree of
-the basis was needed only to see turns about an axis that the lower degrees are blind to (the
-hexagonal c-axis: :class:`~mcrpy_poly.orientation.shsh.SHSHBasis`), all levels above first fit
-the lower-degree channels (their targets are the rows of those channels, :func:`channel_targets`),
-then one more final-grid level fits all channels. The lower degrees have a smoother loss
-landscape; measured on a textured hexagonal map (benchmarks/results/reconstruction.md) this
-reaches 5e-5 where fitting all channels from the start stalls at 0.66.
+**Degree continuation** (coarse to fine in orientation space; :mod:`.continuation`): when the lowest
+SHSH degree of the basis sees only the crystal c-axis (hexagonal, tetragonal, trigonal:
+:class:`~mcrpy_poly.orientation.shsh.SHSHBasis`), the coarsest level first fits the channels of that
+degree alone (their targets are the rows of those channels, :func:`channel_targets`; no boundaries
+term), then the twists about the c-axes are made uniform within each c-axis grain
+(:func:`~.continuation.align_twists`) and the same grid fits all channels, as do all finer levels.
+The lowest degree has the smoothest loss landscape (:func:`~.continuation.continuation_channels`),
+and the twists are cheapest to fit on the coarse grid.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from itertools import product
 
@@ -55,8 +57,8 @@ ITERATION_SHARES = {1: (1.0,), 2: (0.3, 0.7), 3: (0.25, 0.25, 0.5), 4: (0.15, 0.
 #: (40 grains, 600 evaluations; benchmarks/RESULTS.md): 3 levels give 20 % too few grains and chords 13-18 %
 #: too long, with staircase edges; 2 levels -10 % and +4 / +7 %; 1 level +3 % and -4 / 0 % at twice the time.
 DEFAULT_LEVELS = 2
-#: Share of the iterations of the last, all-channel level of a degree continuation.
-CONTINUATION_SHARE = 0.3
+#: Share of the coarsest level's iterations that fit the low-degree channels of a degree continuation.
+CONTINUATION_SHARE = 0.5
 #: Corners of a coarse cell closer than this (degrees) belong to one grain when upsampling.
 GRAIN_THRESHOLD = 5.0
 
@@ -134,16 +136,15 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None,
     n_levels : int, optional
         Default :data:`DEFAULT_LEVELS`; more than :func:`max_levels` is reduced to it.
     low_channels : int, optional
-        Degree continuation (module docstring): the multigrid levels fit the first
-        ``low_channels`` channels, then one more final-grid level fits all of them with
-        :data:`CONTINUATION_SHARE` of the evaluations.
+        Degree continuation (module docstring): the coarsest level is split in two, the first
+        :data:`CONTINUATION_SHARE` of its evaluations fitting the first ``low_channels`` channels
+        (without the boundaries term), the rest all of them.
     """
     possible = max_levels(shape, names, limits)
     n_levels = max(1, min(DEFAULT_LEVELS if n_levels is None else int(n_levels), possible))
-    final = 0 if low_channels is None else max(1, int(round(CONTINUATION_SHARE * max_iter)))
     shares = ITERATION_SHARES[n_levels]
-    counts = [int(round(share * (max_iter - final))) for share in shares[:-1]]
-    counts.append(max_iter - final - sum(counts))
+    counts = [int(round(share * max_iter)) for share in shares[:-1]]
+    counts.append(max_iter - sum(counts))
     levels = []
     for index, iterations in enumerate(counts):
         pool = 2 ** (n_levels - 1 - index)
@@ -152,10 +153,13 @@ def plan(shape, names, limits, max_iter: int, n_levels: int | None = None,
         else:
             level_names = tuple(name for name in names if name in POOLABLE)
             level_limits = {"correlations": coarse_window(limits["correlations"], pool)}
-        levels.append(Level(pool, coarse_shape(shape, pool), level_limits, level_names, iterations,
-                            low_channels))
-    if low_channels is not None:
-        levels.append(Level(1, tuple(shape), dict(limits), tuple(names), final))
+        level = Level(pool, coarse_shape(shape, pool), level_limits, level_names, iterations)
+        if index == 0 and low_channels is not None:
+            low = max(1, int(round(CONTINUATION_SHARE * iterations)))
+            levels.append(replace(level, names=tuple(n for n in level_names if n != "boundaries"),
+                                              iterations=low, n_channels=int(low_channels)))
+            level = replace(level, iterations=iterations - low)
+        levels.append(level)
     return levels
 
 
