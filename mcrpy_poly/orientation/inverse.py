@@ -34,7 +34,7 @@ from scipy.linalg import logm
 from scipy.spatial import cKDTree
 
 from .quaternion import from_axis_angle, multiply, normalize, random_uniform
-from .shsh import _CACHE_FORMAT, SHSHBasis, disk_cached_array
+from .shsh import SHSH_VERSION, SHSHBasis, disk_cached_array
 from .symmetry import reduce_to_fundamental_zone
 
 _LAST_STEP = 1e-7  # radians: a shorter undamped step is taken without a check, and the point has converged
@@ -202,7 +202,7 @@ def _fit_generators(full) -> np.ndarray:
 
 def _file_tag(basis) -> str:
     """File name part naming a basis: point group and a hash of its group and functions."""
-    key = np.round(basis.symmetry.quaternions, 12).tobytes() + repr((_CACHE_FORMAT, basis.labels)).encode()
+    key = np.round(basis.symmetry.quaternions, 12).tobytes() + repr((SHSH_VERSION, basis.labels)).encode()
     return f"{basis.symmetry.name.replace('/', '_')}_{hashlib.sha1(key).hexdigest()[:12]}"
 
 
