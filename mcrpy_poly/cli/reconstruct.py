@@ -475,7 +475,8 @@ def run(args) -> int:
     history = result.loss_history
     stages_run = len(result.level_starts)
     print(f"{PROG}: loss {history[0]:.3e} -> {result.final_loss:.3e} (first evaluation -> result, {len(history)} "
-          f"evaluations in {stages_run} stage{'s' if stages_run > 1 else ''}: levels"
+          f"evaluations in {stages_run} stage{'s' if stages_run > 1 else ''}: "
+          f"{'grain start' if result.settings.get('start') == 'grains' else 'levels'}"
           f"{' and grain stage' if result.grains is not None else ''}); wrote {out}")
     return 0
 
