@@ -77,6 +77,16 @@ def thresholds(t_max: float, n_bins: int = N_BINS):
     return edges[:-1], np.diff(edges)
 
 
+def exceedances(difference, t_max: float) -> tuple:
+    """``(clip((d - e_b) / dt_b, 0, 1), dt_b)``: the share of each bin that the smoothed distance
+    ``d = sqrt(|difference|^2 + (EPSILON t_max)^2)`` (over the last axis) exceeds, shape
+    ``(*difference.shape[:-1], n_bins)``, and the bin widths ``(n_bins,)``. ``dt_b`` times a
+    (weighted) mean of the first over pairs is the descriptor ``S_b``."""
+    t, width = (tf.constant(a, tf.float64) for a in thresholds(t_max))
+    distance = tf.sqrt(tf.reduce_sum(difference * difference, axis=-1) + (EPSILON * t_max) ** 2)
+    return tf.clip_by_value((distance[..., None] - t) / width, 0.0, 1.0), width
+
+
 def _valid_pairs(spatial, offset, periodic: bool) -> np.ndarray:
     """1 where ``x + offset`` lies on the grid (every ``x`` when periodic), shape ``spatial``."""
     valid = np.ones(spatial)
@@ -111,19 +121,15 @@ def batch_boundaries(batch, mask, limit_to=None, per_element: bool = False, *, t
     """
     spatial = batch.shape.as_list()[1:-1]
     axes = list(range(1, len(spatial) + 1))
-    t, width = thresholds(t_max)
-    t, width = tf.constant(t, tf.float64), tf.constant(width, tf.float64)
     rows = []
     for p in spacings:
         per_direction = []
         for r in directions(len(spatial)):
             offset = [int(p * c) for c in r]
-            difference = tf.roll(batch, [-c for c in offset], axes) - batch
-            distance = tf.sqrt(tf.reduce_sum(difference * difference, axis=-1) + (EPSILON * t_max) ** 2)
+            above, width = exceedances(tf.roll(batch, [-c for c in offset], axes) - batch, t_max)  # (B, *spatial, n_bins)
             weight = tf.constant(_valid_pairs(spatial, offset, periodic)[None], tf.float64)
             if mask is not None:
                 weight = weight * mask * tf.roll(mask, [-c for c in offset], axes)
-            above = tf.clip_by_value((distance[..., None] - t) / width, 0.0, 1.0)  # (B, *spatial, n_bins)
             sums = tf.reduce_sum(above * weight[..., None], axis=axes)  # (B, n_bins)
             counts = tf.reduce_sum(weight, axis=axes)[:, None]
             if not per_element:

@@ -143,8 +143,9 @@ class _Run:
 
 class _Engine:
     def __init__(self, targets, shape, names, weights, levels, optimizer, optimizer_options, settings,
-                 checkpoint, checkpoint_every, progress, callback):
+                 checkpoint, checkpoint_every, progress, callback, start_fractions=None):
         self.targets, self.shape, self.names, self.weights = targets, tuple(shape), names, weights
+        self.start_fractions = start_fractions  # boundary fractions per axis of a grain-structured start
         self.levels, self.optimizer, self.optimizer_options = levels, optimizer, optimizer_options
         self.settings = settings
         self.checkpoint_path = None if checkpoint is None else Path(checkpoint)
@@ -153,7 +154,6 @@ class _Engine:
         reference = targets[0][1]
         self.basis, self.pairs = reference.basis, list(reference.pairs)
         self.losses = [self._level_loss(level) for level in levels]
-        self.start_fractions = boundary_fractions(targets, len(self.shape)) if settings["start"] == "grains" else None
         self.finished_losses, self.best = [], None
         self.evaluations = 0
         self.bar = None
@@ -359,7 +359,8 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     check_shape(shape, limits)
     check_memory(estimate_bytes(shape, reference.basis.n_terms, names, limits, len(reference.pairs),
                                 sliced=targets[0][0] is not None), memory_limit)
-    if initial is not None or boundary_fractions(targets, len(shape)) is None:
+    fractions = None if initial is not None or start == "random" else boundary_fractions(targets, len(shape))
+    if fractions is None:
         start = "random"
     if degree_continuation is None:
         degree_continuation = initial is None and start == "random"
@@ -377,21 +378,21 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                     sources=[c.source for _, c in targets], checkpoint_every=int(checkpoint_every),
                     grain_stage=bool(grain_stage), polish_iterations=polish_iterations, upsampling=upsampling,
                     start=start)
-    start = load_checkpoint(checkpoint) if resume else None
-    if start is not None:
-        check_compatible(start, settings, checkpoint)
+    saved = load_checkpoint(checkpoint) if resume else None
+    if saved is not None:
+        check_compatible(saved, settings, checkpoint)
     engine = _Engine(targets, shape, names, weights, plan, optimizer, optimizer_options, settings, checkpoint,
-                     checkpoint_every, progress, callback)
+                     checkpoint_every, progress, callback, fractions)
     timings = {"setup": time.perf_counter() - started}
-    if start is not None:
-        engine.finished_losses, engine.best = list(start.finished_losses), start.best
-        engine.evaluations = start.member * int(max_iter) + len(start.history)
-    first_member = 0 if start is None else start.member
+    if saved is not None:
+        engine.finished_losses, engine.best = list(saved.finished_losses), saved.best
+        engine.evaluations = saved.member * int(max_iter) + len(saved.history)
+    first_member = 0 if saved is None else saved.member
     with tqdm(total=int(seeds) * int(max_iter), initial=engine.evaluations, disable=not progress, unit="it",
               desc="reconstruct", dynamic_ncols=True) as bar:
         engine.bar = bar
         for member in range(first_member, int(seeds)):
-            resume_here = start if (start is not None and member == start.member) else None
+            resume_here = saved if (saved is not None and member == saved.member) else None
             state = None
             if resume_here is None:
                 state = (_initial_state(initial, shape, reference.symmetry) if initial is not None

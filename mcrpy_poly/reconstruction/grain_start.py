@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..descriptors.boundaries import distance_scale, thresholds
 from ..grains import Grains
 from ..orientation.quaternion import from_axis_angle, multiply, random_uniform
 from ..synthetic import voronoi_labels
@@ -69,8 +70,6 @@ def boundary_fractions(targets, ndim: int, threshold: float = THRESHOLD) -> np.n
         Mean over the targets that see each axis; ``None`` when a target has no ``boundaries``
         descriptor.
     """
-    from ..descriptors.boundaries import distance_scale, thresholds
-
     seen = [[] for _ in range(ndim)]
     for axis, characterization in targets:
         if "boundaries" not in characterization.descriptors:

