@@ -208,7 +208,7 @@ class _Engine:
 
         orientations = polish(grains, self.losses[0], level.iterations - run.level_done, on_evaluation)
         timings["grain_start"] = timings.get("grain_start", 0.0) + time.perf_counter() - started
-        state = orientations[grains.labels] if run.best_state is None else run.best_state
+        state = orientations[grains.labels]  # polish returns the best orientations it evaluated
         final_loss = run.best_loss if np.isfinite(run.best_loss) else self.losses[0](state)
         return dict(state=state, history=np.asarray(run.history), level_starts=run.level_starts,
                     initial_loss=self.losses[0](run.initial_state), final_loss=float(final_loss))
