@@ -55,6 +55,21 @@ def damask_voronoi(shape, n_grains, seed):
     return OrientationMap(orientations[ids], "m-3m", periodic=True)
 
 
+def graded(shape, n_grains, seed):
+    """A grain-size gradient: DAMASK's periodic Voronoi tessellation of seeds whose density grows as
+    ``exp(3 x / W)`` along axis 1 (grains about 4.5x smaller in area at one side than at the other;
+    cubic, random texture)."""
+    import damask
+
+    rng = np.random.default_rng(seed)
+    x = np.log1p(rng.uniform(size=n_grains) * np.expm1(3.0)) / 3.0  # inverse CDF of exp(3 x) on [0, 1)
+    seeds = np.c_[rng.uniform(size=n_grains) * shape[0] / max(shape), x * shape[1] / max(shape), np.full(n_grains, 0.5 / max(shape))]
+    size = np.array([shape[0], shape[1], 1]) / max(shape)
+    ids = damask.GeomGrid.from_Voronoi_tessellation([shape[0], shape[1], 1], size, seeds).material[:, :, 0]
+    orientations = random_uniform((ids.max() + 1,), rng)
+    return OrientationMap(orientations[ids], "432", periodic=True)
+
+
 def bimodal(shape, seed):
     """A bimodal grain size: large grains of a coarse tessellation in half of its cells, small grains of a
     fine one in the rest (cubic, random texture; periodic)."""
@@ -87,6 +102,7 @@ TUNING = {
     "mcrpy_map_128": ("2d", mcrpy_map, False),
     "voronoi_cubic_cube_96": ("2d", lambda: synthetic.voronoi((96, 96), 40, "432", texture="cube", spread=10.0,
                                                                seed=13), True),
+    "voronoi_cubic_graded_128": ("2d", lambda: graded((128, 128), 150, 15), True),
     "voronoi3d_own_equiaxed_32": ("section", lambda: synthetic.voronoi((32, 32, 32), 40, "432", seed=14), True),
 }
 HELD_OUT = {

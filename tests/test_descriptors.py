@@ -1,6 +1,7 @@
 """SHSH descriptors: TensorFlow kernels against direct-sum NumPy references, analytic cases,
 symmetry invariance on real and hexagonal maps, gradients against finite differences."""
 import numpy as np
+from scipy import ndimage
 import pytest
 import reference_descriptors as ref
 import tensorflow as tf
@@ -232,6 +233,17 @@ def test_characterization_round_trip(tmp_path):
     assert loaded.unindexed == "exclude" and loaded.source == "voronoi.ang" and loaded.version
     assert loaded.pairs == channel_pairs(9) and loaded.variogram_lags.shape == (4, 2)
     assert abs(loaded.indexed_fraction - omap.indexed_fraction) < 1e-15
+    assert loaded.grain_density == result.grain_density
+
+
+def test_grain_density_counts_the_grains_of_a_voronoi_map():
+    omap, labels = synthetic.voronoi((64, 48), 20, seed=3, return_labels=True)
+    cells = np.sum(np.bincount(labels.ravel()) >= 5)  # periodic Voronoi cells are convex: one grain each
+    assert characterize(omap, descriptors=("texture",)).grain_density == cells / labels.size
+    cut = sum(np.sum(np.bincount(ndimage.label(labels == cell)[0].ravel())[1:] >= 5) for cell in np.unique(labels))
+    # measured without wrapping round, a cell cut by the map's edge is one grain per piece
+    assert characterize(omap, descriptors=("texture",), periodic=False).grain_density == cut / labels.size
+    assert characterize(synthetic.voronoi((8, 8, 8), 3, seed=4), slice_axis=0, descriptors=("texture",)).grain_density is None
 
 
 def test_characterization_of_an_older_hexagonal_function_order_is_refused(tmp_path):

@@ -9,6 +9,7 @@ from mcrpy_poly.orientation import SHSHBasis
 from mcrpy_poly.orientation.quaternion import from_axis_angle, misorientation_angle, multiply, random_uniform
 from mcrpy_poly.reconstruction.checkpoint import load_checkpoint
 from mcrpy_poly.reconstruction.grain_start import boundary_fractions, tessellation, threshold_distance
+from mcrpy_poly.synthetic import LAGUERRE_RADIUS, voronoi_labels
 
 
 def label_fractions(labels):
@@ -58,6 +59,39 @@ def test_tessellation_meets_the_fractions_it_is_given(shape, fractions):
     np.testing.assert_allclose(label_fractions(labels), fractions, rtol=0.08)
 
 
+def test_laguerre_cells_minimise_the_power_distance():
+    shape, n = (24, 20), 15
+    labels = voronoi_labels(shape, n, (1.0, 1.0), np.random.default_rng(3), size_spread=1.0)
+    rng = np.random.default_rng(3)  # the same draws: seeds, then radii
+    seeds = rng.uniform(size=(n, 2)) * shape
+    radii = np.exp(rng.standard_normal(n))
+    weights = (LAGUERRE_RADIUS * np.sqrt(np.prod(shape) / n) * radii / np.sqrt(np.mean(radii ** 2))) ** 2
+    centres = np.stack(np.meshgrid(*[np.arange(s) + 0.5 for s in shape], indexing="ij"), -1)
+    offset = np.abs(centres[..., None, :] - seeds)
+    offset = np.minimum(offset, np.array(shape) - offset)  # nearest periodic image
+    np.testing.assert_array_equal(labels, ((offset ** 2).sum(-1) - weights).argmin(-1))
+    assert np.corrcoef(np.bincount(labels.ravel(), minlength=n), weights)[0, 1] > 0.5  # heavy seeds, large cells
+
+
+def cells_of_at_least(labels, size):
+    return int(np.sum(np.bincount(labels.ravel()) >= size))
+
+
+def test_a_broad_grain_size_gets_a_size_spread_and_voronoi_stays_voronoi():
+    shape = (128, 128)
+    broad = voronoi_labels(shape, 260, (1.0, 1.0), np.random.default_rng(5), size_spread=1.5)
+    cells = cells_of_at_least(broad, 5)  # periodic cells are convex: one grain each
+    fitted = tessellation(shape, label_fractions(broad), 1, cells / broad.size)
+    plain = tessellation(shape, label_fractions(broad), 1)
+    # a Voronoi tessellation with the same mean chord has far fewer grains; the fitted spread restores them
+    assert cells_of_at_least(plain, 5) < 0.8 * cells
+    assert abs(cells_of_at_least(fitted, 5) - cells) < 0.15 * cells
+    np.testing.assert_allclose(label_fractions(fitted), label_fractions(broad), rtol=0.1)
+    even = voronoi_labels(shape, 80, (1.0, 1.0), np.random.default_rng(6))
+    np.testing.assert_array_equal(tessellation(shape, label_fractions(even), 1, cells_of_at_least(even, 5) / even.size),
+                                  tessellation(shape, label_fractions(even), 1))
+
+
 def test_grain_start_reconstruction_has_the_reference_grain_count():
     omap = synthetic.voronoi((48, 48), 16, "m-3m", seed=6)
     characterization = mcrpy_poly.characterize(omap)
@@ -82,7 +116,8 @@ def test_a_grain_start_resumes_from_its_checkpoint(tmp_path):
                                callback=stop_at_13, progress=False)
     saved = load_checkpoint(checkpoint)
     assert saved.level_done == 10 and len(saved.history) == 10
-    labels = tessellation(omap.shape, boundary_fractions([(None, characterization)], 2), seed=0)
+    labels = tessellation(omap.shape, boundary_fractions([(None, characterization)], 2), 0,
+                          characterization.grain_density, [None], characterization.periodic)
     for grain in range(labels.max() + 1):  # the checkpoint holds one orientation per tessellation cell
         assert np.ptp(saved.state[labels == grain], axis=0).max() == 0
     resumed = mcrpy_poly.reconstruct(characterization, omap.shape, max_iter=30, checkpoint=checkpoint, resume=True,

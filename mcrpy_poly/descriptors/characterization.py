@@ -40,6 +40,7 @@ import numpy as np
 
 from ..atomic import save_npz
 from ..errors import InputError
+from ..grains import segment_grains
 from ..orientation import OrientationMap, SHSHBasis, Symmetry
 from ..orientation.shsh import SHSH_VERSION, shsh_dimension, twist_dimension
 from .boundaries import SPACINGS, distance_scale
@@ -84,6 +85,10 @@ class Characterization:
         File the map came from.
     version : str
         mcrpy_poly version that wrote it.
+    grain_density : float or None
+        Grains of at least :data:`~mcrpy_poly.grains.MIN_SIZE` pixels per indexed pixel (5-degree
+        segmentation with the characterization's periodicity; grains per pixel area or voxel
+        volume). ``None`` for slice statistics and files written before it was recorded.
     """
 
     descriptors: dict
@@ -97,6 +102,7 @@ class Characterization:
     periodic: bool = True
     source: str | None = None
     version: str = ""
+    grain_density: float | None = None
 
     @property
     def symmetry(self) -> Symmetry:
@@ -127,7 +133,7 @@ class Characterization:
                     descriptors=list(self.descriptors), limit_to=self.limit_to, shape=list(self.shape),
                     pairs=[list(pair) for pair in self.pairs], unindexed=self.unindexed,
                     indexed_fraction=self.indexed_fraction, slice_axis=self.slice_axis, periodic=self.periodic,
-                    source=self.source)
+                    source=self.source, grain_density=self.grain_density)
 
     def save(self, path) -> Path:
         """Write ``path`` (``.npz``; arrays plus JSON metadata) atomically; returns the path."""
@@ -173,7 +179,8 @@ def load_characterization(path) -> Characterization:
     return Characterization(arrays, basis, meta["limit_to"], tuple(meta["shape"]),
                             pairs=[tuple(pair) for pair in meta["pairs"]], unindexed=meta["unindexed"],
                             indexed_fraction=meta["indexed_fraction"], slice_axis=meta["slice_axis"],
-                            periodic=meta.get("periodic", True), source=meta["source"], version=meta["version"])
+                            periodic=meta.get("periodic", True), source=meta["source"], version=meta["version"],
+                            grain_density=meta.get("grain_density"))
 
 
 def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=None,
@@ -241,10 +248,13 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
                              f"(limit_to={limits.get(name)}) with unindexed='exclude'")
     from .. import __version__
 
+    grain_density = None
+    if slice_axis is None:  # omap: filled, or with its non-indexed pixels in no grain
+        grain_density = segment_grains(omap, periodic=periodic).n_grains / max(omap.n_indexed, 1)
     return Characterization(values, basis, limits, tuple(omap.shape), pairs=pairs, unindexed=unindexed,
                             indexed_fraction=indexed_fraction, slice_axis=slice_axis, periodic=periodic,
                             source=None if omap.source is None else str(omap.source),
-                            version=__version__)
+                            version=__version__, grain_density=grain_density)
 
 
 def relative_error(d, d_target) -> float:

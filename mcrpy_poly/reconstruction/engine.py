@@ -33,7 +33,8 @@ from .budget import check_memory, check_shape, estimate_bytes
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
 from .continuation import align_twists, continuation_channels
 from .grain_stage import POLISH_SHARE, polish, run_grain_stage
-from .grain_start import SLICES_PER_AXIS, boundary_fractions, start_grains, tessellation
+from .grain_start import (SLICES_PER_AXIS, boundary_fractions, observed_sections, start_grains, target_grain_density,
+                          tessellation)
 from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, DescriptorLoss
 from .optimizers import OPTIMIZER_DEFAULTS, minimize
 from .result import Reconstruction
@@ -196,7 +197,9 @@ class _Engine:
         if self.bar is not None:
             self.bar.set_description("grain start")
         seed = self.settings["seed"] + member
-        grains = start_grains(tessellation(self.shape, self.start_fractions, seed), self.basis.symmetry, seed)
+        labels = tessellation(self.shape, self.start_fractions, seed, target_grain_density(self.targets),
+                              observed_sections(self.targets), self.targets[0][1].periodic)
+        grains = start_grains(labels, self.basis.symmetry, seed)
         if resume is not None:
             first_voxel = np.unique(grains.labels.ravel(), return_index=True)[1]
             grains = dataclasses.replace(grains, orientations=resume.state.reshape(-1, 4)[first_voxel])

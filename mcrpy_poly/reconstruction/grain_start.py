@@ -24,14 +24,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..descriptors.boundaries import distance_scale, thresholds
-from ..grains import Grains
+from ..grains import Grains, segment_grains
+from ..orientation.orientation_map import OrientationMap
 from ..orientation.quaternion import from_axis_angle, multiply, random_uniform
 from ..synthetic import voronoi_labels
 
 #: Misorientation (degrees) that separates grains, as in the grain stage and the grain metrics.
 THRESHOLD = 5.0
-#: Refinements of the tessellation's seed count and aspect.
+#: Refinements of the tessellation's seed count and aspect (per size spread).
 REFINEMENTS = 8
+#: Size spreads of the Laguerre tessellation tried in turn (:func:`tessellation`).
+SIZE_SPREADS = tuple(np.arange(0.0, 2.01, 0.25))
+#: Voronoi seed patterns that measure the scatter of a counted grain density, and how many of its
+#: standard deviations a target must lie above their mean to get a size spread (:func:`tessellation`).
+NOISE_SAMPLES = 8
+SIGNIFICANCE = 3.0
+#: Sections per observing axis that count a 3D tessellation's grains while its spread is fitted.
+SLICES_COUNTED = 8
 #: Slices per axis in the loss of a 2D -> 3D grain-structured reconstruction
 #: (:class:`~mcrpy_poly.reconstruction.loss.DescriptorLoss` ``slices_per_axis``): the state is one
 #: orientation per grain and every grain spans several slices, so a quarter of the slices of a 64^3
@@ -84,12 +93,70 @@ def boundary_fractions(targets, ndim: int, threshold: float = THRESHOLD) -> np.n
     return np.array([np.mean(values) if values else np.nan for values in seen])
 
 
-def tessellation(shape, fractions, seed: int = 0) -> np.ndarray:
-    """Periodic Voronoi labels ``(*shape)`` whose boundary fraction along each axis matches ``fractions``.
+def _fitted(shape, target, size_spread, n_seeds, aspect, seed):
+    """Refine the seed count and aspect of one size spread to the boundary fractions ``target (ndim,)``.
 
-    The seeds come from ``numpy.random.default_rng(seed)`` in every refinement, so the seed count and
-    the aspect are refined on one pattern; the refinement closest to ``fractions`` (largest relative
-    deviation over the axes) is returned (with few cells the integer seed count makes it oscillate). The start values are those of Poisson-Voronoi
+    Returns ``(labels, n_seeds, aspect)`` of the refinement closest to ``target`` (largest relative
+    deviation over the axes; with few cells the integer seed count makes it oscillate)."""
+    ndim, n_voxels = len(shape), np.prod(shape)
+    best, best_error = None, np.inf
+    for _ in range(REFINEMENTS):
+        labels = voronoi_labels(shape, int(round(n_seeds)), aspect, np.random.default_rng(seed), size_spread)
+        measured = np.array([np.mean(labels != np.roll(labels, -1, axis=a)) for a in range(ndim)])
+        error = np.max(np.abs(measured / target - 1))
+        if error < best_error:
+            best, best_error = (labels, n_seeds, aspect), error
+        if measured.min() <= 0:  # one cell: more seeds
+            n_seeds = min(2 * n_seeds + 1, n_voxels)
+            continue
+        n_seeds = float(np.clip(n_seeds * (target.mean() / measured.mean()) ** ndim, 1, n_voxels))
+        aspect = aspect * measured / target
+        aspect = aspect / np.prod(aspect) ** (1 / ndim)
+    return best
+
+
+def counted_density(labels: np.ndarray, periodic: bool, sections=(None,), slices: int = 1,
+                    fraction: float | None = None) -> float:
+    """Grains per voxel of a label field, counted as :func:`~mcrpy_poly.grains.segment_grains` counts
+    a map's grains (at least ``MIN_SIZE`` voxels; non-periodic: a cell cut by the box is two grains).
+
+    ``sections``: where the count is made (``None``: the whole field; an axis: ``slices`` evenly
+    spaced 2D sections normal to it, starting with the middle one); the mean over all. With
+    ``fraction``, each count is scaled to that mean boundary fraction, as grains per area scale with
+    the square (per volume: the cube) of the boundary fraction at one shape of grains."""
+    orientations = random_uniform((int(labels.max()) + 1,), np.random.default_rng(0))  # cells: distinct grains
+    densities = []
+    for axis in sections:
+        if axis is None:
+            views = [labels]
+        else:
+            size = labels.shape[axis]
+            views = [np.take(labels, (size // 2 + k * size // slices) % size, axis=axis) for k in range(slices)]
+        for view in views:
+            density = segment_grains(OrientationMap(orientations[view], "432"), periodic=periodic).n_grains / view.size
+            if fraction is not None:
+                measured = np.mean([np.mean(view != np.roll(view, -1, axis=a)) for a in range(view.ndim)])
+                density *= (fraction / measured) ** view.ndim
+            densities.append(density)
+    return float(np.mean(densities))
+
+
+def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = None, sections=(None,),
+                 periodic: bool = True) -> np.ndarray:
+    """Periodic Laguerre labels ``(*shape)`` with the boundary fractions and grain density of a target.
+
+    The boundary fractions fix the seed count (their mean: the mean chord) and the aspect (their
+    ratios: the elongation) of a Voronoi tessellation. At one mean chord, a broader grain-size
+    distribution has more grains (the small grains set the chord), so a target with more grains per
+    area than Voronoi tessellations of that chord gets a Laguerre tessellation
+    (:func:`~mcrpy_poly.synthetic.voronoi_labels`) whose size spread brings the count up to the
+    target's: the spreads :data:`SIZE_SPREADS` are tried in turn (seed count and aspect refined
+    again for each) until the counted density reaches the target's, and the closer of the last two
+    is kept. A count is a noisy observation (one 40 x 40 section holds some 25 grains), so the
+    spread is fitted only where the target's density lies more than :data:`SIGNIFICANCE` standard
+    deviations above that of Voronoi tessellations counted as the target was, scaled to its chord
+    (:data:`NOISE_SAMPLES` seed patterns). The seeds come from ``numpy.random.default_rng(seed)`` in
+    every trial, so all are refined on one pattern. The start values are those of Poisson-Voronoi
     tessellations (2D: ``f = 4 sqrt(n / A) / pi``; 3D: ``f = 1.455 (n / V)^(1/3)``).
 
     Parameters
@@ -98,6 +165,15 @@ def tessellation(shape, fractions, seed: int = 0) -> np.ndarray:
     fractions : array_like, shape (ndim,)
         Target share of neighbour pairs across a boundary along each axis (``1 / mean chord``).
     seed : int
+    grain_density : float, optional
+        The target's grains per pixel (:attr:`~mcrpy_poly.descriptors.Characterization.grain_density`);
+        without it, a Voronoi tessellation.
+    sections : sequence of (int or None)
+        How the target observed the output, one entry per independent map: ``None`` for a map of
+        the output's own dimension, else the axis normal to a 2D section
+        (:func:`observed_sections`).
+    periodic : bool
+        Whether the target's grains were counted across its edges.
 
     Returns
     -------
@@ -108,22 +184,38 @@ def tessellation(shape, fractions, seed: int = 0) -> np.ndarray:
     ndim = len(shape)
     target = np.clip(np.asarray(fractions, dtype=float), 0.5 / max(shape), 1.0)
     density = (np.pi * target.mean() / 4) ** 2 if ndim == 2 else (target.mean() / 1.455) ** 3
-    n_seeds = float(np.clip(density * np.prod(shape), 1, np.prod(shape)))
-    aspect, best, best_error = np.ones(ndim), None, np.inf
-    for _ in range(REFINEMENTS):
-        labels = voronoi_labels(shape, int(round(n_seeds)), aspect, np.random.default_rng(seed))
-        measured = np.array([np.mean(labels != np.roll(labels, -1, axis=a)) for a in range(ndim)])
-        error = np.max(np.abs(measured / target - 1))
-        if error < best_error:
-            best, best_error = labels, error
-        if measured.min() <= 0:  # one cell: more seeds
-            n_seeds = min(2 * n_seeds + 1, np.prod(shape))
-            continue
-        n_seeds = float(np.clip(n_seeds * (target.mean() / measured.mean()) ** ndim, 1, np.prod(shape)))
-        aspect = aspect * measured / target
-        aspect = aspect / np.prod(aspect) ** (1 / ndim)
-    labels = best
-    return np.unique(labels, return_inverse=True)[1].reshape(shape)
+    fit = _fitted(shape, target, 0.0, float(np.clip(density * np.prod(shape), 1, np.prod(shape))), np.ones(ndim),
+                  seed)
+    if grain_density is not None:
+        observed = [counted_density(voronoi_labels(shape, int(round(fit[1])), fit[2], np.random.default_rng([seed, k])),
+                                    periodic, sections, fraction=target.mean()) for k in range(NOISE_SAMPLES)]
+        if grain_density > np.mean(observed) + SIGNIFICANCE * np.std(observed):
+            reached = counted_density(fit[0], periodic, sections, SLICES_COUNTED)
+            for size_spread in SIZE_SPREADS[1:]:
+                if reached >= grain_density:
+                    break
+                previous, previous_reached = fit, reached
+                fit = _fitted(shape, target, size_spread, *fit[1:], seed)
+                reached = counted_density(fit[0], periodic, sections, SLICES_COUNTED)
+                if reached >= grain_density and reached - grain_density > grain_density - previous_reached:
+                    fit = previous
+    return np.unique(fit[0], return_inverse=True)[1].reshape(shape)
+
+
+def observed_sections(targets) -> list:
+    """How the targets observe the output, one entry per distinct characterization (the axis of
+    its first use; ``None`` for a target of the output's own dimension): a section given for all
+    three axes is one observation (:func:`tessellation` ``sections``)."""
+    first = {}
+    for axis, characterization in targets:
+        first.setdefault(id(characterization), axis)
+    return list(first.values())
+
+
+def target_grain_density(targets) -> float | None:
+    """Mean grain density of the distinct targets (:func:`observed_sections`); ``None`` when one lacks it."""
+    values = {id(characterization): characterization.grain_density for _, characterization in targets}
+    return None if None in values.values() else float(np.mean(list(values.values())))
 
 
 def start_grains(labels: np.ndarray, symmetry, seed: int = 0) -> Grains:
