@@ -23,11 +23,13 @@ to ``DIR/grains_<config>.json`` (one entry per case) and a Markdown table is pri
 reference and result side by side go to ``DIR/grains_<config>_<case>.png``.
 """
 import time
+from types import SimpleNamespace
 
 STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -35,13 +37,15 @@ from bench_reconstruction import variogram_share_below  # noqa: E402
 
 import mcrpy_poly  # noqa: E402
 from mcrpy_poly import OrientationMap, synthetic  # noqa: E402
-from mcrpy_poly.descriptors import compute_descriptors, slice_descriptors  # noqa: E402
+from mcrpy_poly.descriptors import compute_descriptors, relative_error, slice_descriptors  # noqa: E402
 from mcrpy_poly.evaluate.grain_metrics import grain_metrics, relative_grain_errors  # noqa: E402
 from mcrpy_poly.evaluate.ipf import ipf_rgb  # noqa: E402
 from mcrpy_poly.io import load_quaternion_array  # noqa: E402
 from mcrpy_poly.orientation.quaternion import random_uniform  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "example_data"))
+from make_examples import EXAMPLES  # noqa: E402
 SHARED = ROOT.parent / "shared" / "ebsd"
 
 
@@ -79,15 +83,23 @@ def bimodal(shape, seed):
     return OrientationMap(np.where(keep, coarse.quaternions, fine.quaternions), "432", periodic=True)
 
 
-def sdss():
+def sdss(offset=0):
+    if offset:
+        return None  # a measured map has no second sample
     return mcrpy_poly.load_ebsd(SHARED / "sdss_ferrite_austenite.ang", phase="austenite").fill_unindexed()
 
 
-def mcrpy_map():
+def mcrpy_map(offset=0):
+    if offset:
+        return None
     return load_quaternion_array(SHARED / "mcrpy_ebsd_128x128_cubic_quaternions.npy", "m-3m", convention="mcrpy")
 
 
-def example(name):
+def example(name, offset=0):
+    """An example map as a user loads it (non-periodic); with an offset, the generator's map of another seed."""
+    if offset:
+        settings = {**EXAMPLES[name], "seed": EXAMPLES[name]["seed"] + offset}
+        return synthetic.voronoi(**settings).replace(periodic=False)
     return mcrpy_poly.load_ebsd(ROOT / "example_data" / name)
 
 
@@ -95,25 +107,25 @@ def example(name):
 #   kind "2d": reconstruct the map on its own shape; "section": 3D from the middle section normal to
 #   axis 2 of the true volume; "sections": 3D from the three middle sections.
 TUNING = {
-    "voronoi_cubic_random_128": ("2d", lambda: synthetic.voronoi((128, 128), 60, "432", seed=11), True),
-    "voronoi_hex_fibre_elongated_128": ("2d", lambda: synthetic.voronoi(
-        (128, 128), 50, "6/mmm", texture=("fibre", (0, 0, 1), (0, 0, 1)), spread=15.0, aspect=(1, 2), seed=12),
+    "voronoi_cubic_random_128": ("2d", lambda o=0: synthetic.voronoi((128, 128), 60, "432", seed=11 + o), True),
+    "voronoi_hex_fibre_elongated_128": ("2d", lambda o=0: synthetic.voronoi(
+        (128, 128), 50, "6/mmm", texture=("fibre", (0, 0, 1), (0, 0, 1)), spread=15.0, aspect=(1, 2), seed=12 + o),
         True),
     "mcrpy_map_128": ("2d", mcrpy_map, False),
-    "voronoi_cubic_cube_96": ("2d", lambda: synthetic.voronoi((96, 96), 40, "432", texture="cube", spread=10.0,
-                                                               seed=13), True),
-    "voronoi_cubic_graded_128": ("2d", lambda: graded((128, 128), 150, 15), True),
-    "voronoi3d_own_equiaxed_32": ("section", lambda: synthetic.voronoi((32, 32, 32), 40, "432", seed=14), True),
+    "voronoi_cubic_cube_96": ("2d", lambda o=0: synthetic.voronoi((96, 96), 40, "432", texture="cube", spread=10.0,
+                                                                   seed=13 + o), True),
+    "voronoi_cubic_graded_128": ("2d", lambda o=0: graded((128, 128), 150, 15 + o), True),
+    "voronoi3d_own_equiaxed_32": ("section", lambda o=0: synthetic.voronoi((32, 32, 32), 40, "432", seed=14 + o), True),
 }
 HELD_OUT = {
-    "example_cubic_64": ("2d", lambda: example("cubic_voronoi_64x64.ang"), False),
-    "example_hexagonal_64": ("2d", lambda: example("hexagonal_voronoi_64x64.ang"), False),
+    "example_cubic_64": ("2d", lambda o=0: example("cubic_voronoi_64x64.ang", o), False),
+    "example_hexagonal_64": ("2d", lambda o=0: example("hexagonal_voronoi_64x64.ang", o), False),
     "sdss_austenite": ("2d", sdss, False),
-    "bimodal_cubic_128": ("2d", lambda: bimodal((128, 128), 21), True),
-    "voronoi_hex_random_128": ("2d", lambda: synthetic.voronoi((128, 128), 40, "6/mmm", seed=22), True),
-    "voronoi3d_damask_equiaxed_40": ("section", lambda: damask_voronoi((40, 40, 40), 60, 23), True),
-    "voronoi3d_own_elongated_48x16x16": ("sections", lambda: synthetic.voronoi(
-        (48, 24, 24), 30, "432", aspect=(3, 1, 1), seed=24), True),
+    "bimodal_cubic_128": ("2d", lambda o=0: bimodal((128, 128), 21 + o), True),
+    "voronoi_hex_random_128": ("2d", lambda o=0: synthetic.voronoi((128, 128), 40, "6/mmm", seed=22 + o), True),
+    "voronoi3d_damask_equiaxed_40": ("section", lambda o=0: damask_voronoi((40, 40, 40), 60, 23 + o), True),
+    "voronoi3d_own_elongated_48x16x16": ("sections", lambda o=0: synthetic.voronoi(
+        (48, 24, 24), 30, "432", aspect=(3, 1, 1), seed=24 + o), True),
 }
 SETS = {"tuning": TUNING, "held-out": HELD_OUT, "all": {**TUNING, **HELD_OUT}}
 #: 3D cases use fewer evaluations (each costs a whole volume).
@@ -131,6 +143,9 @@ CONFIGS = {
     "levels_3": dict(levels=3),
     "boundaries_weight_1": dict(weights={"boundaries": 1.0}),
     "boundaries_weight_10": dict(weights={"boundaries": 10.0}),
+    # Not a reconstruction: another sample of the truth's own generator (seed + 1000), measured as a
+    # reconstruction is; what a perfect statistical equivalent scores (synthetic truths only).
+    "independent": None,
     "before": dict(descriptors=("correlations", "variogram", "mean_variation", "texture"), grain_stage=False,
                    upsampling="nearest", levels=4),
 }
@@ -157,7 +172,17 @@ def run_case(name, spec, config, max_iter, out):
         checks = [(axis, sections[axis % len(sections)]) for axis in range(3)]
         target = sections[0] if len(sections) == 1 else sections
         max_iter = min(max_iter, MAX_ITER_3D)
-    result = mcrpy_poly.reconstruct(target, truth.shape, max_iter=max_iter, progress=False, **options)
+    if config == "independent":
+        sample = make(1000)
+        if sample is None:
+            return None
+        first = checks[0][1]
+        measured = mcrpy_poly.characterize(sample if kind == "2d" else middle_section(sample, 2),
+                                           limit_to=first.limit_to, periodic=first.periodic)
+        result = SimpleNamespace(orientations=sample, initial_loss=np.nan, final_loss=np.nan, relative_errors={
+            key: relative_error(measured[key], first[key]) for key in ("texture", "correlations")})
+    else:
+        result = mcrpy_poly.reconstruct(target, truth.shape, max_iter=max_iter, progress=False, **options)
     wall = time.perf_counter() - started
     result.orientations = result.orientations.replace(step=truth.step)  # lengths in the truth's unit, as the CLI does
     field = result.orientations.shsh(checks[0][1].basis)
@@ -239,6 +264,8 @@ def main():
     results = json.loads(store.read_text()) if store.exists() else {}
     for name, spec in cases.items():
         row = run_case(name, spec, args.config, args.max_iter, args.out)
+        if row is None:  # a measured map has no independent sample
+            continue
         results[name] = row
         store.write_text(json.dumps(results, indent=1, default=float))
         print(table([row]).splitlines()[-1], flush=True)

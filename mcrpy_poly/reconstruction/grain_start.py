@@ -13,7 +13,10 @@ grains than the true volume). The grain-structured start instead builds the grai
 2. a periodic Voronoi tessellation of random seeds is fitted to those fractions
    (:func:`tessellation`): its number of cells sets the mean chord, the stretch of its metric per
    axis (``aspect``) the elongation; both are refined from the fractions the tessellation itself
-   measures;
+   measures. Where the target has significantly more grains per area than that (a broad or
+   bimodal grain size: the small grains set the chord), the tessellation becomes a Laguerre one
+   whose size spread brings the count up to the target's
+   (:attr:`~mcrpy_poly.descriptors.Characterization.grain_density`);
 3. each cell gets a random orientation, and the orientations are fitted to the descriptor loss
    with the grain identities fixed (:func:`mcrpy_poly.reconstruction.grain_stage.polish`).
 
