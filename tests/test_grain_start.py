@@ -1,6 +1,7 @@
 """Grain-structured start: boundary fractions read from the descriptor, the fitted tessellation, the run."""
 import numpy as np
 import pytest
+from scipy import ndimage
 
 import mcrpy_poly
 from mcrpy_poly import synthetic
@@ -8,7 +9,7 @@ from mcrpy_poly.grains import segment_grains
 from mcrpy_poly.orientation import SHSHBasis
 from mcrpy_poly.orientation.quaternion import from_axis_angle, misorientation_angle, multiply, random_uniform
 from mcrpy_poly.reconstruction.checkpoint import load_checkpoint
-from mcrpy_poly.reconstruction.grain_start import boundary_fractions, tessellation, threshold_distance
+from mcrpy_poly.reconstruction.grain_start import boundary_fractions, counted_density, tessellation, threshold_distance
 from mcrpy_poly.synthetic import LAGUERRE_RADIUS, voronoi_labels
 
 
@@ -90,6 +91,18 @@ def test_a_broad_grain_size_gets_a_size_spread_and_voronoi_stays_voronoi():
     even = voronoi_labels(shape, 80, (1.0, 1.0), np.random.default_rng(6))
     np.testing.assert_array_equal(tessellation(shape, label_fractions(even), 1, cells_of_at_least(even, 5) / even.size),
                                   tessellation(shape, label_fractions(even), 1))
+
+
+def test_a_section_counts_grains_per_area_of_the_volume_it_cuts():
+    shape = (32, 32, 32)
+    volume = voronoi_labels(shape, 60, (1.0, 1.0, 1.0), np.random.default_rng(7))
+    section = volume[:, :, 16]
+    pieces = sum(np.sum(np.bincount(ndimage.label(section == cell)[0].ravel())[1:] >= 5) for cell in np.unique(section))
+    # counted as an EBSD section is (non-periodic, grains of >= 5 px): the middle section normal to axis 2
+    assert counted_density(volume, False, sections=(2,)) == pieces / section.size
+    fractions = label_fractions(volume)[0]
+    np.testing.assert_array_equal(tessellation(shape, fractions, 1, pieces / section.size, (2,), periodic=False),
+                                  tessellation(shape, fractions, 1))  # a Voronoi volume's section: no spread
 
 
 def test_grain_start_reconstruction_has_the_reference_grain_count():
