@@ -96,6 +96,11 @@ def boundary_fractions(targets, ndim: int, threshold: float = THRESHOLD) -> np.n
     return np.array([np.mean(values) if values else np.nan for values in seen])
 
 
+def label_fractions(labels: np.ndarray) -> np.ndarray:
+    """Share of the periodic neighbour pairs with different labels along each axis, ``(ndim,)``."""
+    return np.array([np.mean(labels != np.roll(labels, -1, axis=a)) for a in range(labels.ndim)])
+
+
 def _fitted(shape, target, size_spread, n_seeds, aspect, seed):
     """Refine the seed count and aspect of one size spread to the boundary fractions ``target (ndim,)``.
 
@@ -105,7 +110,7 @@ def _fitted(shape, target, size_spread, n_seeds, aspect, seed):
     best, best_error = None, np.inf
     for _ in range(REFINEMENTS):
         labels = voronoi_labels(shape, int(round(n_seeds)), aspect, np.random.default_rng(seed), size_spread)
-        measured = np.array([np.mean(labels != np.roll(labels, -1, axis=a)) for a in range(ndim)])
+        measured = label_fractions(labels)
         error = np.max(np.abs(measured / target - 1))
         if error < best_error:
             best, best_error = (labels, n_seeds, aspect), error
@@ -138,8 +143,7 @@ def counted_density(labels: np.ndarray, periodic: bool, sections=(None,), slices
         for view in views:
             density = segment_grains(OrientationMap(orientations[view], "432"), periodic=periodic).n_grains / view.size
             if fraction is not None:
-                measured = np.mean([np.mean(view != np.roll(view, -1, axis=a)) for a in range(view.ndim)])
-                density *= (fraction / measured) ** view.ndim
+                density *= (fraction / label_fractions(view).mean()) ** view.ndim
             densities.append(density)
     return float(np.mean(densities))
 
