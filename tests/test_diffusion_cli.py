@@ -99,7 +99,8 @@ def test_iaaft_only_rearranges_the_reference_orientations(tmp_path):
     reference.save(tmp_path / "ref.npz")
     out = tmp_path / "iaaft"
     assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--out", str(out), "--n", "2",
-                             "--size", "32", "--iaaft-iterations", "5", "--limit-to", "4"]) == 0
+                             "--size", "32", "--iaaft-iterations", "5", "--grain-threshold", "0",
+                             "--limit-to", "4"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["method"] == "iaaft" and summary["iaaft_iterations"] == 5
     ref_rows = np.unique(reference.quaternions.reshape(-1, 4), axis=0, return_counts=True)
@@ -109,6 +110,12 @@ def test_iaaft_only_rearranges_the_reference_orientations(tmp_path):
         np.testing.assert_array_equal(rows[1], ref_rows[1])
     assert summary["descriptor_errors"]["texture"]["ensemble_average_error"] < 1e-9
     assert summary["within_5_degrees_of_nearest_training_vector"] == 1.0
+    # With the grain step (default) the orientations are still REF's own, one per grain.
+    out = tmp_path / "grains"
+    assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--out", str(out), "--n", "1",
+                             "--size", "32", "--iaaft-iterations", "5", "--limit-to", "4"]) == 0
+    q = np.unique(np.load(out / "sample_000.npy").reshape(-1, 4), axis=0)
+    assert len(q) <= len(ref_rows[0]) and all((ref_rows[0] == row).all(axis=1).any() for row in q)
 
 
 def test_condition_bad_input(tmp_path, capsys):
@@ -118,6 +125,8 @@ def test_condition_bad_input(tmp_path, capsys):
         (sample_ddpm, ["--condition", str(tmp_path / "ref.npz"), "--out", str(tmp_path / "s")]),  # no model
         (sample_ddpm, ["--condition", str(tmp_path / "missing.npz"), "--grf-only", "--out", str(tmp_path / "s")]),
         (sample_ddpm, ["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--iaaft-iterations", "0",
+                       "--out", str(tmp_path / "s")]),
+        (sample_ddpm, ["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--grain-threshold", "-1",
                        "--out", str(tmp_path / "s")]),
     ], capsys)
 

@@ -213,3 +213,30 @@ def test_iaaft_keeps_the_one_point_distribution_and_approaches_the_correlations(
         assert l2 < 0.12 and centred_l2 < 0.4 * random_l2, (l2, centred_l2, random_l2)
         assert m[-1] < 0.5 * m[0] and m[-1] < 0.55, m
     assert not np.array_equal(rows[0], rows[1])
+
+
+def test_consolidated_grains_take_one_of_their_own_orientations():
+    """Two halves of small jitter (< 2 degrees between neighbours) about two orientations 40
+    degrees apart: at 12 degrees each half becomes one grain whose orientation is one of its own
+    pixels', drawn at random."""
+    from mcrpy_poly import OrientationMap
+    from mcrpy_poly.grf import consolidate_grains
+
+    rng = np.random.default_rng(11)
+    axis = rng.standard_normal((16, 16, 3)) * np.radians(0.4)  # small rotation vectors
+    angle = np.linalg.norm(axis, axis=-1, keepdims=True)
+    jitter = np.concatenate([np.cos(angle / 2), np.sin(angle / 2) * axis / angle], axis=-1)
+    tilt = np.array([np.cos(np.radians(20)), np.sin(np.radians(20)), 0.0, 0.0])
+    left = np.arange(16)[None, :, None] < 8
+    # Left half jitter about the identity, right half about a 40 degree rotation about x.
+    q = np.where(left, jitter, np.concatenate([jitter[..., :1] * tilt[0] - jitter[..., 1:2] * tilt[1],
+                                                jitter[..., :1] * tilt[1] + jitter[..., 1:2] * tilt[0],
+                                                jitter[..., 2:3] * tilt[0] - jitter[..., 3:] * tilt[1],
+                                                jitter[..., 3:] * tilt[0] + jitter[..., 2:3] * tilt[1]], axis=-1))
+    omap = OrientationMap(q, "1")
+    out = consolidate_grains(omap, 12.0, rng=0)
+    for half in (left[..., 0], ~left[..., 0]):
+        values = np.unique(out[np.broadcast_to(half, (16, 16))], axis=0)
+        assert len(values) == 1
+        assert (np.abs(omap.quaternions[np.broadcast_to(half, (16, 16))] - values[0]).max(axis=1) == 0).any()
+    assert not np.array_equal(out, consolidate_grains(omap, 12.0, rng=1))
