@@ -37,9 +37,9 @@ def methods(args):
     """``{key: (name, extra sample-ddpm arguments)}`` of every sampled method."""
     condition = ["--condition", args.map, "--symmetry", args.symmetry, "--convention", args.convention]
     condition += ["--phase", args.phase] if args.phase else []
-    chain = ["--t0", "300", "--sampler", args.lgd_sampler]
+    chain = ["--t0", str(args.t0), "--sampler", args.lgd_sampler]
     chain += ["--steps", str(args.lgd_steps)] if args.lgd_steps else []
-    label = f"t0 300, {args.lgd_sampler.upper()} {args.lgd_steps or 301}"
+    label = f"t0 {args.t0}, {args.lgd_sampler.upper()} {args.lgd_steps or args.t0 + 1}"
     return {
         "ddim": ("unconditioned DDIM 50", ["--sampler", "ddim", "--steps", "50"]),
         "grf": ("GRF only", [*condition, "--grf-only", "--global", "grf"]),
@@ -145,6 +145,7 @@ def main(argv=None):
     p.add_argument("--guidance", type=float, default=0.3)
     p.add_argument("--lgd-sampler", choices=("ddpm", "ddim"), default="ddpm", help="paper 000: ddpm, every step")
     p.add_argument("--lgd-steps", type=int, help="denoising steps from t0 (default: every one)")
+    p.add_argument("--t0", type=int, default=300, help="start timestep of the LGD chains (default 300)")
     p.add_argument("--limit-to", type=int, default=16)
     p.add_argument("--skip-dmcr", action="store_true")
     p.add_argument("--out", default="runs/bench_lgd", help="work folder (git-ignored)")
