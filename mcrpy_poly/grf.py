@@ -221,10 +221,18 @@ class GaussianRandomField:
         return np.fft.irfftn(coloured, s=self.shape, axes=axes) + self.mean
 
 
-def quotas(counts, n: int) -> np.ndarray:
+def quotas(counts, n: int, rng=None) -> np.ndarray:
     """How often each of ``m`` reference values is used among ``n`` output pixels: proportional
-    to ``counts (m,)``, rounded by largest remainders (ties to the lower index), summing to ``n``.
-    Equal to ``counts`` when ``n == counts.sum()``.
+    to ``counts (m,)``, rounded by largest remainders, ties broken at random (with many equal
+    remainders, e.g. every count 1 and ``n / m`` not an integer, any fixed order would favour
+    some values: the texture would be biased), summing to ``n``. Equal to ``counts`` when
+    ``n == counts.sum()``; in expectation over ``rng`` proportional to them.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (m,)
+    n : int
+    rng : numpy.random.Generator or int, optional
 
     Returns
     -------
@@ -233,7 +241,9 @@ def quotas(counts, n: int) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.int64)
     share = counts * n / counts.sum()
     out = np.floor(share).astype(np.int64)
-    out[np.argsort(-(share - out), kind="stable")[: n - out.sum()]] += 1
+    remainder = share - out
+    order = np.lexsort((np.random.default_rng(rng).random(len(counts)), -remainder))
+    out[order[: n - out.sum()]] += 1
     return out
 
 
@@ -293,7 +303,8 @@ class AmplitudeAdjustedField:
     """Surrogates of a reference by iterative amplitude-adjusted Fourier transforms (IAAFT,
     Schreiber & Schmitz 1996), multivariate: every pixel takes one of the reference's own
     vectors (SHSH of its orientations), each as often as in the reference (scaled to the output
-    size), and the arrangement is iterated towards the reference's cross-spectrum.
+    size, :func:`quotas` drawn per sample), and the arrangement is iterated towards the
+    reference's cross-spectrum.
 
     Starting from a random arrangement of the reference's pixels, each iteration (a) imposes the
     spectral weights of a ``"fixed"`` sample of the reference's :class:`GaussianRandomField`
@@ -317,7 +328,7 @@ class AmplitudeAdjustedField:
     def __init__(self, grf: GaussianRandomField, support, counts):
         self.grf = grf
         self.support = np.asarray(support, dtype=np.float64)
-        self.quota = quotas(counts, int(np.prod(grf.shape)))
+        self.counts = np.asarray(counts, dtype=np.int64)
 
     @classmethod
     def from_fields(cls, field, shape=None) -> tuple[AmplitudeAdjustedField, np.ndarray]:
@@ -359,11 +370,12 @@ class AmplitudeAdjustedField:
         size = int(np.prod(self.grf.shape))
         rows_out, misfits = [], []
         for _ in range(int(n)):
-            rows = rng.permutation(np.repeat(np.arange(len(self.support)), self.quota))
+            quota = quotas(self.counts, size, rng)
+            rows = rng.permutation(np.repeat(np.arange(len(self.support)), quota))
             distance, imposed = self._misfit(rows)
             misfit = [distance]
             for _ in range(int(iterations)):
-                new = assign_with_quotas(imposed.reshape(size, -1), self.support, self.quota)
+                new = assign_with_quotas(imposed.reshape(size, -1), self.support, quota)
                 if np.array_equal(new, rows):
                     break
                 rows = new

@@ -160,8 +160,11 @@ def test_quotas_are_proportional_and_sum_to_the_output_size():
 
     np.testing.assert_array_equal(quotas([3, 5, 2], 10), [3, 5, 2])
     np.testing.assert_array_equal(quotas([3, 5, 2], 20), [6, 10, 4])
-    np.testing.assert_array_equal(quotas([1, 1, 1], 4), [2, 1, 1])  # remainder to the lowest index
     assert quotas([7, 11, 13, 1], 1000).sum() == 1000
+    # Equal remainders: the extra pixels go to each value equally often over draws (unbiased).
+    extra = np.mean([quotas(np.ones(300, int), 400, rng=i) for i in range(200)], axis=0)
+    np.testing.assert_allclose(extra.mean(), 4 / 3)
+    assert np.abs(extra[:100].mean() - extra[200:].mean()) < 0.05
 
 
 def test_assignment_with_quotas_recovers_a_permutation_and_fills_every_quota():
