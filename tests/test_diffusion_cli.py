@@ -78,7 +78,7 @@ def test_grf_only_needs_no_network(tmp_path):
     reference.save(tmp_path / "ref.npz")
     out = tmp_path / "grf"
     assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--out", str(out), "--n", "3",
-                             "--size", "32", "--grf-spectrum", "fixed", "--limit-to", "4"]) == 0
+                             "--size", "32", "--global", "grf", "--grf-spectrum", "fixed", "--limit-to", "4"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["method"] == "grf" and summary["model_dir"] is None
     q = np.load(out / "sample_002.npy")
@@ -92,12 +92,42 @@ def test_grf_only_needs_no_network(tmp_path):
                                                                              for e in grains["errors"]]))
 
 
+def test_iaaft_only_rearranges_the_reference_orientations(tmp_path):
+    """--grf-only with the default IAAFT global part: every pixel carries one of REF's own
+    orientations, each as often as in REF (same size), so the texture (SHSH means) is REF's."""
+    reference = synthetic.voronoi((32, 32), 6, seed=4)
+    reference.save(tmp_path / "ref.npz")
+    out = tmp_path / "iaaft"
+    assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--out", str(out), "--n", "2",
+                             "--size", "32", "--iaaft-iterations", "5", "--grain-threshold", "0",
+                             "--limit-to", "4"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "iaaft" and summary["iaaft_iterations"] == 5
+    ref_rows = np.unique(reference.quaternions.reshape(-1, 4), axis=0, return_counts=True)
+    for i in range(2):
+        rows = np.unique(np.load(out / f"sample_{i:03d}.npy").reshape(-1, 4), axis=0, return_counts=True)
+        np.testing.assert_array_equal(rows[0], ref_rows[0])
+        np.testing.assert_array_equal(rows[1], ref_rows[1])
+    assert summary["descriptor_errors"]["texture"]["ensemble_average_error"] < 1e-9
+    assert summary["within_5_degrees_of_nearest_training_vector"] == 1.0
+    # With the grain step (default) the orientations are still REF's own, one per grain.
+    out = tmp_path / "grains"
+    assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--out", str(out), "--n", "1",
+                             "--size", "32", "--iaaft-iterations", "5", "--limit-to", "4"]) == 0
+    q = np.unique(np.load(out / "sample_000.npy").reshape(-1, 4), axis=0)
+    assert len(q) <= len(ref_rows[0]) and all((ref_rows[0] == row).all(axis=1).any() for row in q)
+
+
 def test_condition_bad_input(tmp_path, capsys):
     synthetic.voronoi((8, 8), 2).save(tmp_path / "ref.npz")
     assert_input_errors([
         (sample_ddpm, ["--grf-only", "--out", str(tmp_path / "s")]),                        # no --condition
         (sample_ddpm, ["--condition", str(tmp_path / "ref.npz"), "--out", str(tmp_path / "s")]),  # no model
         (sample_ddpm, ["--condition", str(tmp_path / "missing.npz"), "--grf-only", "--out", str(tmp_path / "s")]),
+        (sample_ddpm, ["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--iaaft-iterations", "0",
+                       "--out", str(tmp_path / "s")]),
+        (sample_ddpm, ["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--grain-threshold", "-1",
+                       "--out", str(tmp_path / "s")]),
     ], capsys)
 
 

@@ -144,3 +144,102 @@ def test_grf_imports_and_runs_without_tensorflow_or_keras():
     result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300,
                             env=dict(os.environ, PYTHONPATH=root))
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
+
+
+def two_orientation_field(n=32):
+    """Two vectors of R^3 (two 'orientations') on a periodic pattern: a disc and a band of
+    ``b`` in a matrix of ``a``, 27 % ``b``."""
+    y, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    inside = ((y - 10) ** 2 + (x - 12) ** 2 < 36) | ((y + x) % n < 5)
+    a, b = np.array([1.0, 0.2, -0.5]), np.array([-0.3, 0.8, 0.4])
+    return np.where(inside[..., None], b, a)
+
+
+def test_quotas_are_proportional_and_sum_to_the_output_size():
+    from mcrpy_poly.grf import quotas
+
+    np.testing.assert_array_equal(quotas([3, 5, 2], 10), [3, 5, 2])
+    np.testing.assert_array_equal(quotas([3, 5, 2], 20), [6, 10, 4])
+    assert quotas([7, 11, 13, 1], 1000).sum() == 1000
+    # Equal remainders: the extra pixels go to each value equally often over draws (unbiased).
+    extra = np.mean([quotas(np.ones(300, int), 400, rng=i) for i in range(200)], axis=0)
+    np.testing.assert_allclose(extra.mean(), 4 / 3)
+    assert np.abs(extra[:100].mean() - extra[200:].mean()) < 0.05
+
+
+def test_assignment_with_quotas_recovers_a_permutation_and_fills_every_quota():
+    from mcrpy_poly.grf import assign_with_quotas
+
+    rng = np.random.default_rng(7)
+    support = rng.standard_normal((500, 4))
+    order = rng.permutation(500)
+    np.testing.assert_array_equal(assign_with_quotas(support[order], support, np.ones(500, int)), order)
+    quota = rng.integers(0, 4, 500)
+    rows = assign_with_quotas(rng.standard_normal((quota.sum(), 4)), support, quota, candidates=3)
+    np.testing.assert_array_equal(np.bincount(rows, minlength=500), quota)
+
+
+def test_imposed_spectrum_is_a_projection():
+    field = constructed_field(32)
+    grf = GaussianRandomField.from_fields(field)
+    # The reference itself (rank-1 spectrum on its own grid) and a fixed-spectrum sample are fixed points.
+    np.testing.assert_allclose(grf.impose_spectrum(field[None])[0], field, atol=1e-6)
+    fixed = grf.sample(2, rng=8, spectrum="fixed")
+    np.testing.assert_allclose(grf.impose_spectrum(fixed), fixed, atol=1e-6)
+
+
+def test_iaaft_keeps_the_one_point_distribution_and_approaches_the_correlations():
+    """Each surrogate of a two-orientation field holds exactly the reference's pixels (equal counts
+    of each vector); its periodic correlations (np.roll) are within 12 % (relative L2) of the
+    reference's, and those of the mean-removed field within 40 % of a random arrangement's error
+    (measured: 6-9 % and 19-35 %); the misfit halves at least (measured 1.15 -> 0.40-0.48: the
+    binary field's spectrum is approached, not reached)."""
+    from mcrpy_poly.grf import AmplitudeAdjustedField
+
+    field = two_orientation_field()
+    iaaft, first_pixel = AmplitudeAdjustedField.from_fields(field)
+    assert len(iaaft.support) == 2
+    np.testing.assert_array_equal(iaaft.support, field.reshape(-1, 3)[first_pixel])
+    rows, misfit = iaaft.sample(3, rng=9, iterations=40)
+    reference = rolled_correlations(field, 8)
+    flat = field.reshape(-1, 3)
+    shuffled = flat[np.random.default_rng(10).permutation(len(flat))].reshape(field.shape)
+    _, random_l2 = deviations(rolled_correlations(shuffled - field.mean(axis=(0, 1)), 8),
+                              rolled_correlations(field - field.mean(axis=(0, 1)), 8))
+    for r, m in zip(rows, misfit):
+        sample = iaaft.support[r]
+        np.testing.assert_array_equal(np.unique(sample.reshape(-1, 3), axis=0, return_counts=True)[1],
+                                      np.unique(flat, axis=0, return_counts=True)[1])
+        _, l2 = deviations(rolled_correlations(sample, 8), reference)
+        _, centred_l2 = deviations(rolled_correlations(sample - field.mean(axis=(0, 1)), 8),
+                                   rolled_correlations(field - field.mean(axis=(0, 1)), 8))
+        assert l2 < 0.12 and centred_l2 < 0.4 * random_l2, (l2, centred_l2, random_l2)
+        assert m[-1] < 0.5 * m[0] and m[-1] < 0.55, m
+    assert not np.array_equal(rows[0], rows[1])
+
+
+def test_consolidated_grains_take_one_of_their_own_orientations():
+    """Two halves of small jitter (< 2 degrees between neighbours) about two orientations 40
+    degrees apart: at 12 degrees each half becomes one grain whose orientation is one of its own
+    pixels', drawn at random."""
+    from mcrpy_poly import OrientationMap
+    from mcrpy_poly.grf import consolidate_grains
+
+    rng = np.random.default_rng(11)
+    axis = rng.standard_normal((16, 16, 3)) * np.radians(0.4)  # small rotation vectors
+    angle = np.linalg.norm(axis, axis=-1, keepdims=True)
+    jitter = np.concatenate([np.cos(angle / 2), np.sin(angle / 2) * axis / angle], axis=-1)
+    tilt = np.array([np.cos(np.radians(20)), np.sin(np.radians(20)), 0.0, 0.0])
+    left = np.arange(16)[None, :, None] < 8
+    # Left half jitter about the identity, right half about a 40 degree rotation about x.
+    q = np.where(left, jitter, np.concatenate([jitter[..., :1] * tilt[0] - jitter[..., 1:2] * tilt[1],
+                                                jitter[..., :1] * tilt[1] + jitter[..., 1:2] * tilt[0],
+                                                jitter[..., 2:3] * tilt[0] - jitter[..., 3:] * tilt[1],
+                                                jitter[..., 3:] * tilt[0] + jitter[..., 2:3] * tilt[1]], axis=-1))
+    omap = OrientationMap(q, "1")
+    out = consolidate_grains(omap, 12.0, rng=0)
+    for half in (left[..., 0], ~left[..., 0]):
+        values = np.unique(out[np.broadcast_to(half, (16, 16))], axis=0)
+        assert len(values) == 1
+        assert (np.abs(omap.quaternions[np.broadcast_to(half, (16, 16))] - values[0]).max(axis=1) == 0).any()
+    assert not np.array_equal(out, consolidate_grains(omap, 12.0, rng=1))
