@@ -63,7 +63,7 @@ def reconstruct_row(omap, size, limit_to, out):
     started = time.perf_counter()
     rec = mp.reconstruct(mp.characterize(omap), (size, size))
     seconds = time.perf_counter() - started
-    result = rec.orientations
+    result = rec.orientations.replace(step=omap.step)  # lengths in the reference's unit, as the CLI writes them
     save_ipf_png(out / "sample_000_ipf.png", result, scale=max(1, 256 // size))
     basis = mp.SHSHBasis(omap.symmetry)
     return dict(seconds_per_map=dict(sampling=seconds, inversion=0.0),
