@@ -139,9 +139,9 @@ MAX_ITER_3D = 300
 CONFIGS = {
     "default": {},
     "random_start": dict(start="random"),
-    # weights of the grain-orientation fit as "variogram_texture" (default 30_5, GRAIN_FIT_WEIGHTS)
+    # weights as "variogram_texture" (the default is 3_5, DEFAULT_WEIGHTS)
     **{f"weights_{v}_{t}": dict(weights={"variogram": float(v), "texture": float(t)})
-       for v, t in ((3, 1), (3, 5), (10, 5), (100, 5), (300, 5), (100, 20), (300, 60))},
+       for v, t in ((3, 1), (10, 5), (30, 5), (100, 5), (300, 5), (100, 20), (300, 60))},
     "no_boundaries": dict(descriptors=("correlations", "variogram", "mean_variation", "texture")),
     "no_grain_stage": dict(grain_stage=False),
     "nearest_upsampling": dict(upsampling="nearest"),

@@ -35,7 +35,7 @@ from .continuation import align_twists, continuation_channels
 from .grain_stage import POLISH_SHARE, polish, run_grain_stage
 from .grain_start import (SLICES_PER_AXIS, boundary_fractions, observed_sections, start_grains, target_grain_density,
                           tessellation)
-from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, GRAIN_FIT_WEIGHTS, DescriptorLoss
+from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, DescriptorLoss
 from .optimizers import OPTIMIZER_DEFAULTS, minimize
 from .result import Reconstruction
 
@@ -83,14 +83,14 @@ def _resolve_names(characterization: Characterization, descriptors) -> tuple:
     return names
 
 
-def _resolve_weights(names, weights, defaults) -> dict:
+def _resolve_weights(names, weights) -> dict:
     if weights is None:
-        return {name: defaults[name] for name in names}
+        return {name: DEFAULT_WEIGHTS[name] for name in names}
     if isinstance(weights, dict):
         unknown = set(weights) - set(names)
         if unknown:
             raise InputError(f"weights given for {sorted(unknown)}, which are not among the descriptors {list(names)}")
-        resolved = {name: float(weights.get(name, defaults[name])) for name in names}
+        resolved = {name: float(weights.get(name, DEFAULT_WEIGHTS[name])) for name in names}
     else:
         weights = list(weights)
         if len(weights) != len(names):
@@ -281,8 +281,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
         Descriptors of the loss (default ``correlations``, ``variogram``, ``mean_variation``,
         those the characterization holds).
     weights : dict or sequence of float, optional
-        Weight per descriptor (default :data:`~.loss.GRAIN_FIT_WEIGHTS` for a grain-structured start,
-        else :data:`~.loss.DEFAULT_WEIGHTS`); a dict may name some, the rest take the default.
+        Weight per descriptor (default :data:`~.loss.DEFAULT_WEIGHTS`).
     optimizer : {"lbfgsb", "tnc", "adam", "sgd", "tfp-lbfgs"}
         Optimiser of the voxels (``start="random"``); grain orientations are fitted with SciPy's
         L-BFGS-B.
@@ -345,6 +344,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     targets = axis_targets(characterization, shape)
     reference = targets[0][1]
     names = _resolve_names(reference, descriptors)
+    weights = _resolve_weights(names, weights)
     limits = {name: int(reference.limit_to[name]) for name in names if name in reference.limit_to}
     if optimizer not in OPTIMIZER_DEFAULTS:
         raise InputError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZER_DEFAULTS)}")
@@ -365,7 +365,6 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     fractions = None if initial is not None or start == "random" else boundary_fractions(targets, len(shape))
     if fractions is None:
         start = "random"
-    weights = _resolve_weights(names, weights, GRAIN_FIT_WEIGHTS if start == "grains" else DEFAULT_WEIGHTS)
     if degree_continuation is None:
         degree_continuation = initial is None and start == "random"
     low_channels = continuation_channels(reference.basis) if degree_continuation else None

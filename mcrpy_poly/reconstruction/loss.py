@@ -48,16 +48,11 @@ DEFAULT_DESCRIPTORS = ("correlations", "variogram", "mean_variation", "texture",
 #: The texture weighs 5: fitting the orientations of a few dozen grains (the grain-structured start),
 #: the texture is what the other terms trade away first; on the tuning maps of
 #: ``benchmarks/bench_grains.py`` weight 5 against 1 gives 2.1 against 3.9 % (hexagonal fibre) and 2.1
-#: against 2.3 % (cube texture) with the same grains.
+#: against 2.3 % (cube texture) with the same grains. A heavier variogram fits it closer in the grain
+#: start (weight 30: entries within 5 % 55 -> 82 % on a random Voronoi map) but costs texture (random
+#: hexagonal map 2.6 -> 5.6 %) or, with the texture weight raised too, merges textured neighbours
+#: (README map ED +10 -> +15 %): ``benchmarks/RESULTS.md``, weights ablation.
 DEFAULT_WEIGHTS = {"correlations": 1.0, "variogram": 3.0, "mean_variation": 0.1, "texture": 5.0, "boundaries": 3.0}
-#: Default weights of a grain-structured start (``start="grains"``). There the tessellation fixes
-#: the grain geometry and the loss only sets one orientation per grain, so the weights mostly trade
-#: the descriptor fits against each other. Variogram 30 against 3 raises the variogram entries within
-#: 5 % from 55 to 82 % (random Voronoi 128^2) and 49 to 71 % (cube texture 96^2) with the same grains
-#: and texture. Higher weights fit it closer still (300 with texture 60: 92 and 82 %) but pull the
-#: orientations of a textured map together until neighbours merge: the README map's grains became
-#: 15 % too large in diameter against 10 % (``benchmarks/RESULTS.md``, weights ablation).
-GRAIN_FIT_WEIGHTS = {**DEFAULT_WEIGHTS, "variogram": 30.0}
 
 #: Descriptors whose residual is normalised channel by channel (module docstring).
 PER_CHANNEL = ("variogram",)
