@@ -47,6 +47,7 @@ from mcrpy_poly.orientation.quaternion import random_uniform  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "example_data"))
 from make_examples import EXAMPLES  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "ebsd"
 
 
@@ -68,7 +69,7 @@ def graded(shape, n_grains, seed):
 
     rng = np.random.default_rng(seed)
     x = np.log1p(rng.uniform(size=n_grains) * np.expm1(3.0)) / 3.0  # inverse CDF of exp(3 x) on [0, 1)
-    seeds = np.c_[rng.uniform(size=n_grains) * shape[0] / max(shape), x * shape[1] / max(shape), np.full(n_grains, 0.5 / max(shape))]
+    seeds = np.c_[rng.uniform(size=n_grains) * shape[0], x * shape[1], np.full(n_grains, 0.5)] / max(shape)
     size = np.array([shape[0], shape[1], 1]) / max(shape)
     ids = damask.GeomGrid.from_Voronoi_tessellation([shape[0], shape[1], 1], size, seeds).material[:, :, 0]
     orientations = random_uniform((ids.max() + 1,), rng)

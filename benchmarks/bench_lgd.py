@@ -1,6 +1,6 @@
 """Local-Global conditioning (issue 13): unconditioned DDIM, the global parts alone (GRF, IAAFT
-with and without its grain step), LGD from GRF and IAAFT (literal start), LGD with the SDEdit start and with descriptor guidance, and a
-DMCR reconstruction, all against one reference map.
+with and without its grain step), LGD from GRF and IAAFT (literal start), LGD with the SDEdit start and
+with descriptor guidance, and a DMCR reconstruction, all against one reference map.
 
 Usage::
 

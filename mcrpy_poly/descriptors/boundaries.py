@@ -126,7 +126,8 @@ def batch_boundaries(batch, mask, limit_to=None, per_element: bool = False, *, t
         per_direction = []
         for r in directions(len(spatial)):
             offset = [int(p * c) for c in r]
-            above, width = exceedances(tf.roll(batch, [-c for c in offset], axes) - batch, t_max)  # (B, *spatial, n_bins)
+            # above: (B, *spatial, n_bins)
+            above, width = exceedances(tf.roll(batch, [-c for c in offset], axes) - batch, t_max)
             weight = tf.constant(_valid_pairs(spatial, offset, periodic)[None], tf.float64)
             if mask is not None:
                 weight = weight * mask * tf.roll(mask, [-c for c in offset], axes)

@@ -139,7 +139,8 @@ def _html(comparison, title, sections) -> str:
         f"<p>Lengths in {html.escape(info['length_unit'])}: steps (per axis) reference {tuple(ref['step'])}, "
         f"candidate(s) {', '.join(str(tuple(c['step'])) for c in info['candidates'])}.</p>",
         f"<p>Grains: misorientation threshold {comparison.settings.threshold:g}&deg;, minimum "
-        f"{comparison.settings.min_size} pixels, both segmented {'periodic' if comparison.periodic[0] else 'non-periodic'} "
+        f"{comparison.settings.min_size} pixels, both segmented "
+        f"{'periodic' if comparison.periodic[0] else 'non-periodic'} "
         f"(as the reference); spatial statistics periodic (reference, candidate) = {comparison.periodic}. "
         f"ODF: SHSH up to N = {comparison.settings.odf_degree}. Spatial statistics: lag window "
         f"|r| &lt; {comparison.limit_to}; relative-error maps share under {100 * ERROR_LEVEL:g} %; the "

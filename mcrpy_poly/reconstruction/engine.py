@@ -33,8 +33,14 @@ from .budget import check_memory, check_shape, estimate_bytes
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
 from .continuation import align_twists, continuation_channels
 from .grain_stage import POLISH_SHARE, polish, run_grain_stage
-from .grain_start import (SLICES_PER_AXIS, boundary_fractions, observed_sections, start_grains, target_grain_density,
-                          tessellation)
+from .grain_start import (
+    SLICES_PER_AXIS,
+    boundary_fractions,
+    observed_sections,
+    start_grains,
+    target_grain_density,
+    tessellation,
+)
 from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, DescriptorLoss
 from .optimizers import OPTIMIZER_DEFAULTS, minimize
 from .result import Reconstruction

@@ -166,9 +166,9 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     is kept. A count is a noisy observation (one 40 x 40 section holds some 25 grains), so the
     spread is fitted only where the target's density lies more than :data:`SIGNIFICANCE` standard
     deviations, and more than :data:`MIN_EXCESS`, above that of Voronoi tessellations counted as the
-    target was, scaled to its chord (:data:`NOISE_SAMPLES` seed patterns). The seeds come from ``numpy.random.default_rng(seed)`` in
-    every trial, so all are refined on one pattern. The start values are those of Poisson-Voronoi
-    tessellations (2D: ``f = 4 sqrt(n / A) / pi``; 3D: ``f = 1.455 (n / V)^(1/3)``).
+    target was, scaled to its chord (:data:`NOISE_SAMPLES` seed patterns). The seeds come from
+    ``numpy.random.default_rng(seed)`` in every trial, so all are refined on one pattern. The start
+    values are those of Poisson-Voronoi tessellations (2D: ``f = 4 sqrt(n / A) / pi``; 3D: ``f = 1.455 (n / V)^(1/3)``).
 
     Parameters
     ----------

@@ -181,7 +181,8 @@ class GrainLoss:
         self.loss, self.n_grains = loss, int(labels.max()) + 1
         self.labels = tf.constant(labels)
         whole = [axis is None for axis, name, _, _ in loss.terms if name == "boundaries"]
-        self.grain_pairs = [self._touching(labels, r) for r in directions(labels.ndim)] if whole and all(whole) else None
+        pairs_apply = whole and all(whole)
+        self.grain_pairs = [self._touching(labels, r) for r in directions(labels.ndim)] if pairs_apply else None
         spec = tf.TensorSpec((self.n_grains, 4), tf.float64)
         self.value_and_gradient = tf.function(self._value_and_gradient, input_signature=[spec], autograph=False)
 
