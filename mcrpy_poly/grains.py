@@ -7,7 +7,8 @@ periodic boundary when asked. 2D maps and 3D volumes alike. Components below a m
 ("speckle") are dissolved into their nearest larger grain; what they held, the misorientation of
 every face-neighbour pair across a boundary and the share of grain-interior pixels are kept on
 the :class:`Grains` for the grain metrics (:mod:`mcrpy_poly.evaluate.grain_metrics`) and the
-grain stage of a reconstruction.
+grain stage of a reconstruction. :func:`label_components` makes the same components of a label
+field (a tessellation), with equal labels in place of close orientations.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from .orientation.quaternion import misorientation_angle, multiply, normalize
 
 #: Smallest grain, in pixels, by dimension: 5 pixels in 2D, 27 voxels (3 x 3 x 3) in 3D.
 MIN_SIZE = {2: 5, 3: 27}
+#: Default largest disorientation (degrees) between face neighbours of one grain.
+THRESHOLD = 5.0
 
 
 def face_neighbour_pairs(shape, periodic: bool):
@@ -133,7 +136,38 @@ class Grains:
         return offset * np.asarray(self.step)
 
 
-def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size: int | None = None) -> Grains:
+def label_components(labels: np.ndarray, periodic: bool = True, min_size: int | None = None) -> np.ndarray:
+    """Connected components of equal labels, as :func:`segment_grains` makes grains of a map.
+
+    Face neighbours with the same label are connected (across opposite faces when ``periodic``);
+    components below ``min_size`` pixels are dissolved into the nearest larger one.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int, shape (H, W[, D])
+        Cell id of every pixel (a tessellation); negative: in no cell (like a non-indexed pixel).
+    periodic : bool
+        Connect pixels across opposite faces (a cell that wraps round the edge is one component).
+    min_size : int, optional
+        Default :data:`MIN_SIZE` of the field's dimension.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (H, W[, D])
+        Component id of every pixel, ``0 .. n - 1`` (``n = max + 1`` components of at least
+        ``min_size`` pixels); ``-1`` where ``labels`` is negative (or no component is large enough).
+    """
+    labels = np.asarray(labels)
+    min_size = _resolved_min_size(labels.ndim, min_size)
+    flat = labels.ravel()
+    edges = []
+    for first, second in face_neighbour_pairs(labels.shape, periodic):
+        same = flat[first] == flat[second]
+        edges.append((first[same], second[same]))
+    return _drop_small(_components(labels.shape, edges, flat >= 0), min_size)[0]
+
+
+def segment_grains(omap, threshold: float = THRESHOLD, periodic: bool = True, min_size: int | None = None) -> Grains:
     """Segment a map or volume into grains.
 
     Parameters
@@ -156,14 +190,11 @@ def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size
     """
     if not threshold > 0:
         raise InputError(f"grain threshold must be a positive angle in degrees, got {threshold}")
-    min_size = MIN_SIZE[omap.ndim] if min_size is None else min_size
-    if int(min_size) < 1:
-        raise InputError(f"min_size must be at least 1 pixel, got {min_size}")
+    min_size = _resolved_min_size(omap.ndim, min_size)
     quaternions = omap.quaternions.reshape(-1, 4)
     indexed = omap.indexed.ravel()
-    n_pixels = len(quaternions)
     edges, boundary_angles = [], []
-    open_ends = np.zeros(n_pixels, np.int64)  # incident pairs across a boundary, per pixel
+    open_ends = np.zeros(len(quaternions), np.int64)  # incident pairs across a boundary, per pixel
     for first, second in face_neighbour_pairs(omap.shape, periodic):
         both = indexed[first] & indexed[second]
         first, second = first[both], second[both]
@@ -176,20 +207,35 @@ def segment_grains(omap, threshold: float = 5.0, periodic: bool = True, min_size
         edges.append((first[close], second[close]))
         np.add.at(open_ends, first[~close], 1)
         np.add.at(open_ends, second[~close], 1)
+    component = _components(omap.shape, edges, indexed)
+    labels, core = _drop_small(component, min_size)
+    orientations = mean_orientations(omap.quaternions[core], labels[core], omap.symmetry.quaternions)
+    n_indexed = max(int(indexed.sum()), 1)
+    return Grains(labels=labels, orientations=orientations, symmetry=omap.symmetry, step=omap.step,
+                  periodic=bool(periodic), threshold=float(threshold), min_size=min_size,
+                  speckle_fraction=float(np.sum((component >= 0) & ~core)) / n_indexed,
+                  boundary_angles=np.concatenate(boundary_angles),
+                  interior_fraction=float(np.sum(indexed & (open_ends == 0))) / n_indexed)
+
+
+def _resolved_min_size(ndim: int, min_size) -> int:
+    """``min_size``, default :data:`MIN_SIZE` of ``ndim``; at least 1 pixel."""
+    min_size = MIN_SIZE[ndim] if min_size is None else int(min_size)
+    if min_size < 1:
+        raise InputError(f"min_size must be at least 1 pixel, got {min_size}")
+    return min_size
+
+
+def _components(shape, edges, member) -> np.ndarray:
+    """Connected components ``(*shape)`` of the graph on the pixels of a grid: ``edges``, a list of
+    flat index arrays ``(first, second)``, connect pixels; pixels outside ``member`` (flat bool
+    ``(n_pixels,)``) are ``-1``."""
+    n_pixels = int(np.prod(shape))
     first = np.concatenate([e[0] for e in edges])
     second = np.concatenate([e[1] for e in edges])
     graph = sparse.coo_matrix((np.ones(len(first), bool), (first, second)), shape=(n_pixels, n_pixels))
     _, component = connected_components(graph, directed=False)
-    component = np.where(indexed, component, -1)
-    component = component.reshape(omap.shape)
-    labels, core = _drop_small(component, int(min_size))
-    orientations = mean_orientations(omap.quaternions[core], labels[core], omap.symmetry.quaternions)
-    n_indexed = max(int(indexed.sum()), 1)
-    return Grains(labels=labels, orientations=orientations, symmetry=omap.symmetry, step=omap.step,
-                  periodic=bool(periodic), threshold=float(threshold), min_size=int(min_size),
-                  speckle_fraction=float(np.sum((component >= 0) & ~core)) / n_indexed,
-                  boundary_angles=np.concatenate(boundary_angles),
-                  interior_fraction=float(np.sum(indexed & (open_ends == 0))) / n_indexed)
+    return np.where(member, component, -1).reshape(shape)
 
 
 def _drop_small(component, min_size):

@@ -1,10 +1,11 @@
 """Grain segmentation: synthetic maps with known grains, periodic boundaries, symmetry."""
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from mcrpy_poly import OrientationMap
 from mcrpy_poly.errors import InputError
-from mcrpy_poly.grains import face_neighbour_pairs, segment_grains
+from mcrpy_poly.grains import MIN_SIZE, face_neighbour_pairs, label_components, segment_grains
 from mcrpy_poly.orientation.quaternion import from_axis_angle, misorientation_angle, multiply
 from mcrpy_poly.synthetic import voronoi
 
@@ -124,3 +125,49 @@ def test_bad_settings_raise_input_errors():
         segment_grains(omap, threshold=0)
     with pytest.raises(InputError):
         segment_grains(omap, min_size=0)
+
+
+def same_partition(a, b):
+    """Whether two label fields group the pixels alike (ids may differ)."""
+    pairs = np.unique(np.stack([a.ravel(), b.ravel()]), axis=1)
+    return pairs.shape[1] == len(np.unique(a)) == len(np.unique(b))
+
+
+@pytest.mark.parametrize("shape", [(40, 36), (12, 10, 14)])
+def test_label_components_are_scipy_components_of_equal_labels(shape):
+    labels = np.random.default_rng(1).integers(0, 3, shape)  # many small, ragged components
+    reference, offset = np.zeros(shape, int), 0
+    for value in range(3):
+        pieces, n = ndimage.label(labels == value)  # face connectivity, not periodic
+        reference[pieces > 0] = pieces[pieces > 0] + offset
+        offset += n
+    components = label_components(labels, periodic=False, min_size=1)
+    assert components.max() + 1 == offset
+    assert same_partition(components, reference)
+    # the default smallest grain: the components that reach it remain, every pixel in one of them
+    kept = label_components(labels, periodic=False)
+    assert kept.max() + 1 == np.sum(np.bincount(reference.ravel()) >= MIN_SIZE[len(shape)]) > 0
+    assert kept.min() == 0
+
+
+def test_label_components_wrap_round_the_edges():
+    labels = np.zeros((16, 16), int)
+    labels[:, :3] = labels[:, 13:] = 1  # one cell cut by the x faces
+    labels[0, 7] = labels[15, 7] = 2  # one cell of two pixels cut by the y faces
+    assert label_components(labels, periodic=True, min_size=1).max() + 1 == 3
+    assert label_components(labels, periodic=False, min_size=1).max() + 1 == 5
+    # the wrapped two-pixel cell is one component of 2 pixels: kept at min_size 2 when periodic only
+    assert label_components(labels, periodic=True, min_size=2).max() + 1 == 3
+    assert label_components(labels, periodic=False, min_size=2).max() + 1 == 3
+    corner = np.zeros((8, 8, 8), int)
+    corner[np.ix_(*[[0, 7]] * 3)] = 1  # eight corner voxels: one cell across all faces
+    assert label_components(corner, periodic=True, min_size=1).max() + 1 == 2
+    assert label_components(corner, periodic=False, min_size=1).max() + 1 == 9
+    unlabelled = np.where(np.arange(16) < 8, labels, -1)
+    assert np.all(label_components(unlabelled, min_size=1)[:, 8:] == -1)
+
+
+def test_grains_of_distinct_orientations_are_the_components_of_their_labels():
+    omap, labels = voronoi((48, 40), 30, seed=2, return_labels=True)
+    for periodic in (True, False):
+        assert np.array_equal(segment_grains(omap, periodic=periodic).labels, label_components(labels, periodic))
