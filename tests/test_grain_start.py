@@ -9,7 +9,13 @@ from mcrpy_poly.grains import segment_grains
 from mcrpy_poly.orientation import SHSHBasis
 from mcrpy_poly.orientation.quaternion import from_axis_angle, misorientation_angle, multiply, random_uniform
 from mcrpy_poly.reconstruction.checkpoint import load_checkpoint
-from mcrpy_poly.reconstruction.grain_start import boundary_fractions, counted_density, tessellation, threshold_distance
+from mcrpy_poly.reconstruction.grain_start import (
+    boundary_fractions,
+    counted_density,
+    tessellation,
+    threshold_distance,
+    voronoi_density,
+)
 from mcrpy_poly.synthetic import LAGUERRE_RADIUS, voronoi_labels
 
 
@@ -103,6 +109,25 @@ def test_a_section_counts_grains_per_area_of_the_volume_it_cuts():
     fractions = label_fractions(volume)[0]
     np.testing.assert_array_equal(tessellation(shape, fractions, 1, pieces / section.size, (2,), periodic=False),
                                   tessellation(shape, fractions, 1))  # a Voronoi volume's section: no spread
+
+
+@pytest.mark.parametrize("size_spread", [0.0, 1.0])
+def test_a_section_of_a_tessellation_is_drawn_alone(size_spread):
+    shape, aspect = (20, 24, 16), np.array([1.2, 1.0, 0.8])
+    volume = voronoi_labels(shape, 30, aspect, np.random.default_rng(3), size_spread)
+    for axis in range(3):
+        for index in (0, shape[axis] // 2, shape[axis] - 1):
+            section = voronoi_labels(shape, 30, aspect, np.random.default_rng(3), size_spread, section=(axis, index))
+            np.testing.assert_array_equal(section, np.take(volume, index, axis=axis))
+
+
+def test_a_voronoi_density_is_counted_as_in_the_whole_tessellation():
+    shape, aspect = (20, 24, 16), np.array([1.2, 1.0, 0.8])
+    volume = voronoi_labels(shape, 30, aspect, np.random.default_rng([3, 1]))
+    for sections in ([None], [2], [0, 1, 2]):
+        for periodic in (True, False):
+            assert voronoi_density(shape, 30, aspect, [3, 1], periodic, sections, 0.2) == counted_density(
+                volume, periodic, sections, fraction=0.2)
 
 
 def test_grain_start_reconstruction_has_the_reference_grain_count():

@@ -151,6 +151,36 @@ def counted_density(labels: np.ndarray, periodic: bool, sections=(None,), slices
     return float(np.mean(densities))
 
 
+def voronoi_density(shape, n_seeds: int, aspect, seed, periodic: bool, sections, fraction: float) -> float:
+    """:func:`counted_density` (one section per axis, scaled to ``fraction``) of the Voronoi tessellation
+    ``voronoi_labels(shape, n_seeds, aspect, numpy.random.default_rng(seed))``, computed only where it is
+    counted: a section alone where the target observed the output in a section.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    n_seeds : int
+    aspect : numpy.ndarray, shape (ndim,)
+    seed : int or sequence of int
+    periodic : bool
+    sections : sequence of (int or None)
+        As :func:`counted_density` takes them.
+    fraction : float
+        Mean boundary fraction the counts are scaled to.
+
+    Returns
+    -------
+    float
+        Grains per pixel (per voxel for a ``None`` section of a volume).
+    """
+    densities = []
+    for axis in sections:
+        section = None if axis is None else (axis, shape[axis] // 2)
+        labels = voronoi_labels(shape, n_seeds, aspect, np.random.default_rng(seed), section=section)
+        densities.append(counted_density(labels, periodic, fraction=fraction))
+    return float(np.mean(densities))
+
+
 def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = None, sections=(None,),
                  periodic: bool = True) -> np.ndarray:
     """Periodic Laguerre labels ``(*shape)`` with the boundary fractions and grain density of a target.
@@ -165,8 +195,10 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     is kept. A count is a noisy observation (one 40 x 40 section holds some 25 grains), so the
     spread is fitted only where the target's density lies more than :data:`SIGNIFICANCE` standard
     deviations, and more than :data:`MIN_EXCESS`, above that of Voronoi tessellations counted as the
-    target was, scaled to its chord (:data:`NOISE_SAMPLES` seed patterns). The seeds come from
-    ``numpy.random.default_rng(seed)`` in every trial, so all are refined on one pattern. The start
+    target was, scaled to its chord (:data:`NOISE_SAMPLES` seed patterns; each is drawn only where
+    it is counted, :func:`voronoi_density`: for a target section, that section of the volume alone).
+    The seeds come from ``numpy.random.default_rng(seed)`` in every trial, so all are refined on one
+    pattern. The start
     values are those of Poisson-Voronoi tessellations (2D: ``f = 4 sqrt(n / A) / pi``; 3D: ``f = 1.455 (n / V)^(1/3)``).
 
     Parameters
@@ -197,8 +229,8 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     fit = _fitted(shape, target, 0.0, float(np.clip(density * np.prod(shape), 1, np.prod(shape))), np.ones(ndim),
                   seed)
     if grain_density is not None:
-        observed = [counted_density(voronoi_labels(shape, int(round(fit[1])), fit[2], np.random.default_rng([seed, k])),
-                                    periodic, sections, fraction=target.mean()) for k in range(NOISE_SAMPLES)]
+        observed = [voronoi_density(shape, int(round(fit[1])), fit[2], [seed, k], periodic, sections, target.mean())
+                    for k in range(NOISE_SAMPLES)]
         if grain_density > max(np.mean(observed) + SIGNIFICANCE * np.std(observed),
                                (1 + MIN_EXCESS) * np.mean(observed)):
             reached = counted_density(fit[0], periodic, sections, SLICES_COUNTED)
