@@ -1,5 +1,7 @@
 """SHSH descriptors: TensorFlow kernels against direct-sum NumPy references, analytic cases,
 symmetry invariance on real and hexagonal maps, gradients against finite differences."""
+import dataclasses
+
 import numpy as np
 import pytest
 import reference_descriptors as ref
@@ -245,6 +247,23 @@ def test_grain_density_counts_the_grains_of_a_voronoi_map():
     assert characterize(omap, descriptors=("texture",), periodic=False).grain_density == cut / labels.size
     volume = synthetic.voronoi((8, 8, 8), 3, seed=4)
     assert characterize(volume, slice_axis=0, descriptors=("texture",)).grain_density is None
+
+
+def test_grain_density_takes_the_count_of_grains_given_at_its_settings():
+    from mcrpy_poly.grains import segment_grains
+
+    omap = synthetic.voronoi((48, 48), 30, seed=5)
+    grains = segment_grains(omap)
+    given = characterize(omap, descriptors=("texture",), grains=grains)
+    assert given.grain_density == characterize(omap, descriptors=("texture",)).grain_density
+    # counted as given: a count of other grains shows where they are taken
+    fewer = dataclasses.replace(grains, orientations=grains.orientations[:3])
+    assert characterize(omap, descriptors=("texture",), grains=fewer).grain_density == 3 / omap.indexed.size
+    # grains of other settings are not the count: the map is segmented again
+    for other in (segment_grains(omap, min_size=1), segment_grains(omap, periodic=False),
+                  segment_grains(omap, threshold=2.0)):
+        other = dataclasses.replace(other, orientations=other.orientations[:3])
+        assert characterize(omap, descriptors=("texture",), grains=other).grain_density == given.grain_density
 
 
 def test_characterization_of_an_older_hexagonal_function_order_is_refused(tmp_path):

@@ -371,9 +371,10 @@ def _write_outputs(staging: Path, result, references, characterizations, args, t
     for axis in sections:
         suffix = "" if axis is None else f"_axis{axis}"
         characterize(omap, descriptors=names, limit_to=first.limit_to, basis=first.basis, pairs=first.pairs,
-                     slice_axis=axis).save(staging / f"characterization_result{suffix}.npz")
+                     slice_axis=axis, grains=grains).save(staging / f"characterization_result{suffix}.npz")
     timings["characterize_result"] = time.perf_counter() - started
-    extra = {"grain_interior_fraction": grain_interior_fraction(omap),
+    # grain_segmentation is periodic at 5 degrees, as grain_interior_fraction (any smallest grain) segments
+    extra = {"grain_interior_fraction": grains.interior_fraction,
              "grains": {key: value for key, value in metrics_of_grains(grains).items() if key in SUMMARY_GRAIN_KEYS}}
     if reference is not None:
         extra["grain_interior_fraction_input"] = grain_interior_fraction(reference)

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..atomic import save_npz
 from ..errors import InputError
-from ..grains import segment_grains
+from ..grains import MIN_SIZE, THRESHOLD, segment_grains
 from ..orientation import OrientationMap, SHSHBasis, Symmetry
 from ..orientation.shsh import SHSH_VERSION, shsh_dimension, twist_dimension
 from .boundaries import SPACINGS, distance_scale
@@ -185,7 +185,7 @@ def load_characterization(path) -> Characterization:
 
 def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=None,
                  unindexed: str = "fill", pairs=None, slice_axis: int | None = None,
-                 periodic: bool | None = None) -> Characterization:
+                 periodic: bool | None = None, grains=None) -> Characterization:
     """SHSH descriptors of an orientation map.
 
     Parameters
@@ -211,6 +211,11 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
     periodic : bool, optional
         Statistics that wrap around the map, or over the pixel pairs inside it (module
         docstring); default ``omap.periodic``.
+    grains : Grains, optional
+        The map's segmentation, when the caller has it: its count gives the grain density where it
+        was made as the density counts (:func:`~mcrpy_poly.grains.segment_grains` of the map as
+        characterized, default threshold and smallest grain, ``periodic``); otherwise the map is
+        segmented again.
 
     Returns
     -------
@@ -248,13 +253,21 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
                              f"(limit_to={limits.get(name)}) with unindexed='exclude'")
     from .. import __version__
 
-    grain_density = None
-    if slice_axis is None:  # omap: filled, or with its non-indexed pixels in no grain
-        grain_density = segment_grains(omap, periodic=periodic).n_grains / max(omap.n_indexed, 1)
+    grain_density = None if slice_axis is not None else _grain_density(omap, periodic, grains)
     return Characterization(values, basis, limits, tuple(omap.shape), pairs=pairs, unindexed=unindexed,
                             indexed_fraction=indexed_fraction, slice_axis=slice_axis, periodic=periodic,
                             source=None if omap.source is None else str(omap.source),
                             version=__version__, grain_density=grain_density)
+
+
+def _grain_density(omap: OrientationMap, periodic: bool, grains=None) -> float:
+    """:attr:`Characterization.grain_density` of ``omap`` (filled, or with its non-indexed pixels in
+    no grain): the count of ``grains`` where they are the segmentation it counts (the map's shape,
+    ``periodic``, the default threshold and smallest grain), else of a new segmentation."""
+    counted = (tuple(omap.shape), bool(periodic), THRESHOLD, MIN_SIZE[omap.ndim])
+    if grains is None or (grains.labels.shape, grains.periodic, grains.threshold, grains.min_size) != counted:
+        grains = segment_grains(omap, periodic=periodic)
+    return grains.n_grains / max(omap.n_indexed, 1)
 
 
 def relative_error(d, d_target) -> float:
