@@ -1,4 +1,6 @@
 """Grain-structured start: boundary fractions read from the descriptor, the fitted tessellation, the run."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -12,6 +14,8 @@ from mcrpy_poly.reconstruction.checkpoint import load_checkpoint
 from mcrpy_poly.reconstruction.grain_start import (
     boundary_fractions,
     counted_density,
+    observed_sections,
+    target_grain_density,
     tessellation,
     threshold_distance,
     voronoi_density,
@@ -128,6 +132,15 @@ def test_a_voronoi_density_is_counted_as_in_the_whole_tessellation():
         for periodic in (True, False):
             assert voronoi_density(shape, 30, aspect, [3, 1], periodic, sections, 0.2) == counted_density(
                 volume, periodic, sections, fraction=0.2)
+
+
+def test_targets_count_once_however_many_axes_they_serve():
+    first, second = (SimpleNamespace(grain_density=density) for density in (0.01, 0.03))
+    assert observed_sections([(0, first), (1, first), (2, first)]) == [0]
+    assert observed_sections([(0, first), (1, second), (2, first)]) == [0, 1]
+    assert observed_sections([(None, first)]) == [None]
+    assert target_grain_density([(0, first), (1, second), (2, first)]) == pytest.approx(0.02)
+    assert target_grain_density([(0, first), (1, SimpleNamespace(grain_density=None))]) is None
 
 
 def test_grain_start_reconstruction_has_the_reference_grain_count():

@@ -198,8 +198,8 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     target was, scaled to its chord (:data:`NOISE_SAMPLES` seed patterns; each is drawn only where
     it is counted, :func:`voronoi_density`: for a target section, that section of the volume alone).
     The seeds come from ``numpy.random.default_rng(seed)`` in every trial, so all are refined on one
-    pattern. The start
-    values are those of Poisson-Voronoi tessellations (2D: ``f = 4 sqrt(n / A) / pi``; 3D: ``f = 1.455 (n / V)^(1/3)``).
+    pattern. The start values are those of Poisson-Voronoi tessellations (2D: ``f = 4 sqrt(n / A) / pi``;
+    3D: ``f = 1.455 (n / V)^(1/3)``).
 
     Parameters
     ----------
@@ -245,20 +245,26 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     return np.unique(fit[0], return_inverse=True)[1].reshape(shape)
 
 
-def observed_sections(targets) -> list:
-    """How the targets observe the output, one entry per distinct characterization (the axis of
-    its first use; ``None`` for a target of the output's own dimension): a section given for all
-    three axes is one observation (:func:`tessellation` ``sections``)."""
+def distinct_targets(targets) -> list:
+    """The distinct characterizations of ``targets`` (by identity), each with the axis of its first
+    use: a section given for all three axes is one observation, ``[(axis, characterization), ...]``."""
     first = {}
     for axis, characterization in targets:
-        first.setdefault(id(characterization), axis)
+        first.setdefault(id(characterization), (axis, characterization))
     return list(first.values())
 
 
+def observed_sections(targets) -> list:
+    """How the targets observe the output (:func:`tessellation` ``sections``), one entry per
+    distinct target (:func:`distinct_targets`): its axis, ``None`` for a target of the output's own
+    dimension."""
+    return [axis for axis, _ in distinct_targets(targets)]
+
+
 def target_grain_density(targets) -> float | None:
-    """Mean grain density of the distinct targets (:func:`observed_sections`); ``None`` when one lacks it."""
-    values = {id(characterization): characterization.grain_density for _, characterization in targets}
-    return None if None in values.values() else float(np.mean(list(values.values())))
+    """Mean grain density of the distinct targets (:func:`distinct_targets`); ``None`` when one lacks it."""
+    values = [characterization.grain_density for _, characterization in distinct_targets(targets)]
+    return None if None in values else float(np.mean(values))
 
 
 def start_grains(labels: np.ndarray, symmetry, seed: int = 0) -> Grains:
