@@ -1,6 +1,7 @@
 """Local-Global conditioning (issue 13): unconditioned DDIM, the global parts alone (GRF, IAAFT
-with and without its grain step), LGD from GRF and IAAFT (literal start), LGD with the SDEdit start and
-with descriptor guidance, and a DMCR reconstruction, all against one reference map.
+with and without its grain step, tessellation with the reference's grains), LGD from them (literal
+start), LGD with the SDEdit start and with descriptor guidance, and a DMCR reconstruction, all
+against one reference map, and the reference's own scatter (one half against the other).
 
 Usage::
 
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from mcrpy_poly.cli import sample_ddpm, train_ddpm
+from mcrpy_poly.io.maps import load_map
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "ebsd"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -46,10 +48,13 @@ def methods(args):
         "iaaft-raw": ("IAAFT only, no grain step", [*condition, "--grf-only", "--global", "iaaft",
                                                     "--grain-threshold", "0"]),
         "iaaft": ("IAAFT + grain step 12 deg only", [*condition, "--grf-only", "--global", "iaaft"]),
+        "tessellation": ("tessellation + REF's grains only", [*condition, "--grf-only", "--global", "tessellation"]),
         "lgd-grf": (f"LGD, GRF start (literal), {label}", [*condition, *chain, "--global", "grf"]),
         "lgd-iaaft": (f"LGD, IAAFT+grains start (literal), {label}", [*condition, *chain, "--global", "iaaft"]),
-        "sdedit": (f"LGD, IAAFT+grains start (SDEdit), {label}", [*condition, *chain, "--start", "sdedit"]),
-        "guidance": (f"LGD, IAAFT+grains start + guidance {args.guidance}, {label}",
+        "lgd-tessellation": (f"LGD, tessellation start (literal), {label}",
+                             [*condition, *chain, "--global", "tessellation"]),
+        "sdedit": (f"LGD, tessellation start (SDEdit), {label}", [*condition, *chain, "--start", "sdedit"]),
+        "guidance": (f"LGD, tessellation start + guidance {args.guidance}, {label}",
                      [*condition, *chain, "--guidance-weight", str(args.guidance)]),
     }
 
@@ -71,6 +76,23 @@ def reconstruct_row(omap, size, limit_to, out):
                     basis(result.quaternions), result.quaternions, [omap], basis),
                 descriptor_errors=sample_ddpm.compare_descriptors([result], [omap], basis, limit_to),
                 grain_metrics=sample_ddpm.compare_grains([result], omap))
+
+
+def reference_scatter(omap, limit_to):
+    """Two-point and texture errors of one half of ``omap`` against the other (top/bottom and
+    left/right; halves non-periodic, as the reference): the scatter of the statistics between two
+    pieces of one microstructure, each half the reference's size."""
+    import mcrpy_poly as mp
+
+    basis = mp.SHSHBasis(omap.symmetry)
+    h, w = omap.shape[:2]
+    halves = [(np.s_[: h // 2], np.s_[h // 2:]), (np.s_[:, : w // 2], np.s_[:, w // 2:])]
+
+    def piece(index):
+        return omap.replace(quaternions=omap.quaternions[index], indexed=omap.indexed[index])
+
+    errors = [sample_ddpm.compare_descriptors([piece(a)], [piece(b)], basis, limit_to) for a, b in halves]
+    return {name: [e[name]["mean"] for e in errors] for name in errors[0]}
 
 
 def table(rows):
@@ -153,35 +175,36 @@ def main(argv=None):
     out = Path(args.out)
     tag = Path(args.map).stem.split("_")[0] + (f"_{args.phase}" if args.phase else "")
     model_dir = Path(args.model) if args.model else out / "model"
+    chosen = methods(args)
+    keys = args.methods.split(",")
+    network = any("--grf-only" not in chosen[key][1] for key in keys)  # else no model is trained or read
     started = time.perf_counter()
-    if not args.model:
+    if network and not args.model:
         code = train_ddpm.main([args.map, "--symmetry", args.symmetry, "--convention", args.convention, "--out",
                                 str(model_dir), "--preset", args.preset, "--patch", str(args.patch), "--batch",
                                 "16", "--lr", "1e-3", "--ema", "0.995", "--steps", "1000000", "--minutes",
                                 str(args.train_minutes), "--checkpoint-every", "500", "--no-xla"]
                                + (["--phase", args.phase] if args.phase else []))
         print(f"train-ddpm exit {code}", flush=True)
-    history = loss_curve(model_dir, RESULTS / f"lgd_loss_{tag}_{model_dir.name}.png")
-    print(f"model {model_dir}: {int(history['step'][-1])} steps; loss first 100 steps "
-          f"{history['loss'][:100].mean():.4f}, last 100 {history['loss'][-100:].mean():.4f} "
-          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    if network:
+        history = loss_curve(model_dir, RESULTS / f"lgd_loss_{tag}_{model_dir.name}.png")
+        print(f"model {model_dir}: {int(history['step'][-1])} steps; loss first 100 steps "
+              f"{history['loss'][:100].mean():.4f}, last 100 {history['loss'][-100:].mean():.4f} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
     rows, names, folders = [], [], []
-    chosen = methods(args)
-    for key in args.methods.split(","):
+    for key in keys:
         name, extra = chosen[key]
         folder = out / key
-        code = sample_ddpm.main([str(model_dir), "--out", str(folder), "--n", str(args.n), "--size", str(args.size),
-                                 "--limit-to", str(args.limit_to), *extra])
+        code = sample_ddpm.main([*([str(model_dir)] if network else []), "--out", str(folder), "--n", str(args.n),
+                                 "--size", str(args.size), "--limit-to", str(args.limit_to), *extra])
         if code == 0:
             rows.append((name, json.loads((folder / "summary.json").read_text())))
             names.append(name)
             folders.append(folder)
         print(f"{name}: exit {code}", flush=True)
     conditioned = next(i for i, (_, s) in enumerate(rows) if s["condition"])
+    omap = load_map(args.map, args.phase, args.symmetry, args.convention).fill_unindexed()
     if not args.skip_dmcr:
-        from mcrpy_poly.io.maps import load_map
-
-        omap = load_map(args.map, args.phase, args.symmetry, args.convention).fill_unindexed()
         folder = out / "dmcr"
         folder.mkdir(parents=True, exist_ok=True)
         rows.append(("DMCR reconstruction (1 map)", reconstruct_row(omap, args.size, args.limit_to, folder)))
@@ -192,6 +215,10 @@ def main(argv=None):
           f"equivalent diameter {reference['mean_equivalent_diameter']:.2f} um, speckle "
           f"{reference['speckle_fraction']:.3f}\n")
     print(table(rows))
+    scatter = reference_scatter(omap, args.limit_to)
+    print("\nreference's own scatter, one half against the other (top/bottom, left/right): two-point error "
+          + " / ".join(f"{e:.3f}" for e in scatter["correlations"]) + ", texture error "
+          + " / ".join(f"{e:.3f}" for e in scatter["texture"]))
     pictures(names, folders, folders[conditioned] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}.png")
     return 0
 

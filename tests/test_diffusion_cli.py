@@ -69,7 +69,7 @@ def test_condition_runs_lgd_end_to_end(trained_dir, start, guidance):
     np.testing.assert_allclose(np.linalg.norm(np.load(out / "sample_001.npy"), axis=-1), 1.0, atol=1e-9)
     grains = summary["grain_metrics"]
     assert len(grains["errors"]) == 2 and grains["reference"]["periodic"] is False
-    assert all(m["periodic"] is True for m in grains["samples"])
+    assert all(m["periodic"] is False for m in grains["samples"])  # measured as the reference is
 
 
 def test_grf_only_needs_no_network(tmp_path):
@@ -93,13 +93,13 @@ def test_grf_only_needs_no_network(tmp_path):
 
 
 def test_iaaft_only_rearranges_the_reference_orientations(tmp_path):
-    """--grf-only with the default IAAFT global part: every pixel carries one of REF's own
+    """--grf-only with the IAAFT global part: every pixel carries one of REF's own
     orientations, each as often as in REF (same size), so the texture (SHSH means) is REF's."""
     reference = synthetic.voronoi((32, 32), 6, seed=4)
     reference.save(tmp_path / "ref.npz")
     out = tmp_path / "iaaft"
     assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--out", str(out), "--n", "2",
-                             "--size", "32", "--iaaft-iterations", "5", "--grain-threshold", "0",
+                             "--size", "32", "--global", "iaaft", "--iaaft-iterations", "5", "--grain-threshold", "0",
                              "--limit-to", "4"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["method"] == "iaaft" and summary["iaaft_iterations"] == 5
@@ -113,9 +113,25 @@ def test_iaaft_only_rearranges_the_reference_orientations(tmp_path):
     # With the grain step (default) the orientations are still REF's own, one per grain.
     out = tmp_path / "grains"
     assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--out", str(out), "--n", "1",
-                             "--size", "32", "--iaaft-iterations", "5", "--limit-to", "4"]) == 0
+                             "--size", "32", "--global", "iaaft", "--iaaft-iterations", "5", "--limit-to", "4"]) == 0
     q = np.unique(np.load(out / "sample_000.npy").reshape(-1, 4), axis=0)
     assert len(q) <= len(ref_rows[0]) and all((ref_rows[0] == row).all(axis=1).any() for row in q)
+
+
+def test_tessellation_only_has_the_reference_grains(tmp_path):
+    """--grf-only --global tessellation: every sample pixel carries one of REF's own orientations,
+    and the summary has the grain metrics of every sample."""
+    reference = synthetic.voronoi((96, 96), 50, seed=2).crop((0, 64), (0, 64))
+    reference.save(tmp_path / "ref.npz")
+    out = tmp_path / "tessellation"
+    assert sample_ddpm.main(["--condition", str(tmp_path / "ref.npz"), "--grf-only", "--global", "tessellation",
+                             "--out", str(out), "--n", "4", "--size", "64", "--limit-to", "4"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "tessellation"
+    ref_rows = np.unique(reference.quaternions.reshape(-1, 4), axis=0)
+    q = np.unique(np.load(out / "sample_003.npy").reshape(-1, 4), axis=0)
+    assert all((ref_rows == row).all(axis=1).any() for row in q)
+    assert len(summary["grain_metrics"]["samples"]) == 4
 
 
 def test_condition_bad_input(tmp_path, capsys):

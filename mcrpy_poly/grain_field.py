@@ -1,0 +1,178 @@
+"""Grain-level surrogates of a reference map: its grain structure, its grains' orientations.
+
+A global part for the Local-Global sampler (:mod:`mcrpy_poly.diffusion.lgd`, issue 13) that has
+grains by construction. The Gaussian field and the IAAFT surrogate (:mod:`mcrpy_poly.grf`)
+rearrange pixels and need a grain step afterwards; on a reference of few large grains (sdss
+austenite) they stay a fine mixture. Here the grains come first, as in the reconstruction's
+grain-structured start (:mod:`mcrpy_poly.reconstruction.grain_start`):
+
+1. the cells: a periodic Voronoi (or, for a broad grain-size distribution, Laguerre)
+   tessellation of the output grid with the reference's share of boundary pairs per axis
+   (its mean chords and elongation) and its grains per area
+   (:func:`~mcrpy_poly.reconstruction.grain_start.tessellation`);
+2. the orientations: the reference is segmented into grains (5 degrees); every cell takes the
+   orientation of one pixel of a reference grain, the grains drawn with *area quotas*
+   (:func:`draw_with_area_quotas`): each reference grain owns its share of the output's area
+   and is drawn in proportion to what it has left, each cell choosing among a few such draws
+   the one that keeps the texture (SHSH means) on track, so the texture follows the
+   reference's closely (sdss austenite, 89 grains, 8 samples: ensemble texture error 0.20
+   with a random pixel per cell, 0.23 with area quotas alone, 0.013 with the choice); no cell
+   takes the grain of an adjacent cell (they would merge).
+
+No optimisation: a sample costs one tessellation (0.3-0.7 s at 128^2). What it does not carry:
+correlations between neighbouring grains' orientations (twin relations, orientation
+clusters; drawing a cell's grain among the reference neighbours of its neighbours' grains
+changed the sdss two-point error only from 0.54 to 0.51), and grain shapes other than convex
+cells.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .grains import segment_grains
+from .orientation.orientation_map import OrientationMap
+from .orientation.shsh import SHSHBasis
+
+
+def draw_with_area_quotas(cell_sizes, grain_sizes, rng=None, grain_values=None, candidates: int = 8,
+                          neighbours=None) -> np.ndarray:
+    """Reference grain of every cell, each grain drawn in proportion to the area it has left.
+
+    Grain ``g`` owns ``grain_sizes[g] * total_cells / total_grains`` of the output's area. Cells
+    are taken largest first (ties in random order); each draws a grain with probability
+    proportional to its remaining area (negative remainders count 0; when all are spent, in
+    proportion to the grain sizes) and spends that grain's area by its own size. With
+    ``grain_values``, each cell draws ``candidates`` grains so and keeps the one that brings the
+    area-weighted mean of the values assigned so far closest to the reference's (the texture
+    kept on track cell by cell, not only in expectation). With ``neighbours``, a cell does not draw
+    a grain that an adjacent cell already has (two such cells would be one grain), unless every
+    grain with area left is taken by a neighbour.
+
+    Parameters
+    ----------
+    cell_sizes : array_like of int, shape (n_cells,)
+        Pixels per output cell.
+    grain_sizes : array_like of int, shape (n_grains,)
+        Pixels per reference grain.
+    rng : numpy.random.Generator or int, optional
+    grain_values : array_like, shape (n_grains, K), optional
+        A value per reference grain (its mean SHSH vector).
+    candidates : int
+    neighbours : sequence of array_like of int, optional
+        The cells adjacent to each cell.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n_cells,)
+        Index of the reference grain of every cell.
+    """
+    rng = np.random.default_rng(rng)
+    cell_sizes = np.asarray(cell_sizes, dtype=float)
+    grain_sizes = np.asarray(grain_sizes, dtype=float)
+    left = grain_sizes * cell_sizes.sum() / grain_sizes.sum()
+    if grain_values is not None:
+        grain_values = np.asarray(grain_values, dtype=float)
+        target = grain_sizes @ grain_values / grain_sizes.sum()
+        total, area = np.zeros_like(target), 0.0
+    chosen = np.full(len(cell_sizes), -1, dtype=np.int64)
+    for cell in np.lexsort((rng.random(len(cell_sizes)), -cell_sizes)):
+        weights = np.clip(left, 0.0, None)
+        weights = weights if weights.sum() > 0 else grain_sizes.copy()
+        if neighbours is not None:
+            taken = chosen[np.asarray(neighbours[cell], dtype=np.int64)]
+            free = weights.copy()
+            free[taken[taken >= 0]] = 0.0
+            weights = free if free.sum() > 0 else weights
+        if grain_values is None:
+            chosen[cell] = rng.choice(len(weights), p=weights / weights.sum())
+        else:
+            drawn = rng.choice(len(weights), size=candidates, p=weights / weights.sum())
+            area += cell_sizes[cell]
+            misfit = np.linalg.norm(total + cell_sizes[cell] * grain_values[drawn] - area * target, axis=1)
+            chosen[cell] = drawn[np.argmin(misfit)]
+            total += cell_sizes[cell] * grain_values[chosen[cell]]
+        left[chosen[cell]] -= cell_sizes[cell]
+    return chosen
+
+
+def adjacent_cells(labels: np.ndarray) -> list:
+    """The cells that share a face with each cell of a periodic label field ``(*shape)`` with ids
+    ``0 .. n - 1``: a list of ``n`` integer arrays."""
+    pairs = np.concatenate([np.stack([labels.ravel(), np.roll(labels, -1, axis=a).ravel()], axis=1)
+                            for a in range(labels.ndim)])
+    pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
+    both = np.concatenate([pairs, pairs[:, ::-1]])
+    both = both[np.argsort(both[:, 0], kind="stable")]
+    return np.split(both[:, 1], np.searchsorted(both[:, 0], np.arange(1, int(labels.max()) + 1)))
+
+
+class TessellationField:
+    """Generator of grain-level surrogates of one reference map on an output grid.
+
+    Parameters
+    ----------
+    reference : OrientationMap
+        Every pixel indexed (fill non-indexed pixels first).
+    shape : tuple of int
+        Output grid, of the reference's dimension.
+    fractions : array_like, shape (ndim,)
+        The reference's share of face-neighbour pairs across a boundary per axis.
+    grain_density : float or None
+        The reference's grains per pixel (None: a Voronoi tessellation).
+    periodic : bool
+        Whether the reference's grains were counted across its edges.
+    threshold : float
+        Grain-boundary misorientation (degrees) of the reference's segmentation.
+
+    Attributes
+    ----------
+    grain_labels : numpy.ndarray of int, shape (n_pixels,)
+        The reference's grain of every pixel (flat; every pixel in a grain, none dissolved).
+    grain_values : numpy.ndarray, shape (n_grains, K)
+        Mean SHSH vector of every reference grain.
+    """
+
+    def __init__(self, reference: OrientationMap, shape, fractions, grain_density, periodic: bool,
+                 threshold: float = 5.0):
+        self.reference = reference
+        self.shape = tuple(int(s) for s in shape)
+        self.fractions = np.asarray(fractions, dtype=float)
+        self.grain_density = grain_density
+        self.periodic = bool(periodic)
+        self.grain_labels = segment_grains(reference, threshold, periodic, min_size=1).labels.ravel()
+        values = SHSHBasis(reference.symmetry)(reference.quaternions).reshape(self.grain_labels.size, -1)
+        sums = np.stack([np.bincount(self.grain_labels, weights=v) for v in values.T], axis=1)
+        self.grain_values = sums / np.bincount(self.grain_labels)[:, None]  # mean SHSH vector per grain
+
+    @classmethod
+    def from_map(cls, reference: OrientationMap, shape=None) -> TessellationField:
+        """The generator of ``reference`` (statistics non-periodic unless the map is periodic) on
+        ``shape`` (default the reference's)."""
+        from .descriptors import characterize
+        from .reconstruction.grain_start import THRESHOLD, boundary_fractions
+
+        shape = reference.shape if shape is None else tuple(shape)
+        characterization = characterize(reference, ("boundaries",))
+        return cls(reference, shape, boundary_fractions([(None, characterization)], len(shape)),
+                   characterization.grain_density, characterization.periodic, THRESHOLD)
+
+    def sample(self, n: int = 1, rng=None) -> np.ndarray:
+        """``n`` surrogates: quaternions ``(n, *shape, 4)`` (orix convention), one per cell: that
+        of a random pixel of the cell's reference grain (the reference's own orientations, no
+        inversion). Every sample has its own tessellation (seed drawn from ``rng``)."""
+        from .reconstruction.grain_start import tessellation
+
+        rng = np.random.default_rng(rng)
+        grain_sizes = np.bincount(self.grain_labels)
+        by_grain = np.argsort(self.grain_labels, kind="stable")  # pixels of grain g: by_grain[first[g]:][:size]
+        first = np.concatenate([[0], np.cumsum(grain_sizes)[:-1]])
+        quaternions = self.reference.quaternions.reshape(-1, 4)
+        out = []
+        for _ in range(int(n)):
+            labels = tessellation(self.shape, self.fractions, int(rng.integers(2**31)), self.grain_density,
+                                  periodic=self.periodic)
+            grain = draw_with_area_quotas(np.bincount(labels.ravel()), grain_sizes, rng, self.grain_values,
+                                          neighbours=adjacent_cells(labels))
+            pixel = by_grain[first[grain] + (rng.random(len(grain)) * grain_sizes[grain]).astype(np.int64)]
+            out.append(quaternions[pixel][labels])
+        return np.stack(out)

@@ -1,0 +1,65 @@
+"""Grain-level surrogates (mcrpy_poly.grain_field): area quotas against exact arithmetic, samples
+against the known truth of a synthetic Voronoi map (its seed count and its orientations)."""
+import numpy as np
+
+from mcrpy_poly import OrientationMap, SHSHBasis, synthetic
+from mcrpy_poly.grain_field import TessellationField, adjacent_cells, draw_with_area_quotas
+from mcrpy_poly.grains import segment_grains
+
+
+def test_unit_cells_fill_every_quota_exactly():
+    grain_sizes = np.array([3, 1, 4, 8])  # quotas on 32 cells: 6, 2, 8, 16
+    for seed in range(5):
+        chosen = draw_with_area_quotas(np.ones(32, int), grain_sizes, rng=seed)
+        np.testing.assert_array_equal(np.bincount(chosen, minlength=4), [6, 2, 8, 16])
+
+
+def test_no_cell_shares_its_grain_with_a_neighbour():
+    labels = np.array([[0, 0, 1, 1], [2, 2, 1, 1], [2, 3, 3, 3], [0, 0, 1, 1]])  # periodic: 0 touches 2, 3, 1
+    neighbours = adjacent_cells(labels)
+    for cell, expected in enumerate([{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}]):
+        assert set(neighbours[cell].tolist()) == expected
+    for seed in range(20):  # four cells, four grains, all mutually adjacent: all different
+        chosen = draw_with_area_quotas([4, 6, 3, 3], [1, 1, 1, 1], rng=seed, neighbours=neighbours)
+        assert len(set(chosen.tolist())) == 4
+
+
+def test_texture_guided_draw_tracks_the_area_weighted_mean():
+    rng = np.random.default_rng(3)
+    grain_sizes = rng.integers(1, 400, 60)
+    values = rng.standard_normal((60, 5)) + np.array([0.3, 0.0, 0.0, 0.0, 0.0])
+    cell_sizes = rng.integers(50, 500, 40)
+    target = np.average(values, axis=0, weights=grain_sizes)
+    guided, plain = [], []
+    for seed in range(10):
+        for out, kwargs in ((guided, dict(grain_values=values)), (plain, {})):
+            chosen = draw_with_area_quotas(cell_sizes, grain_sizes, rng=seed, **kwargs)
+            out.append(np.linalg.norm(np.average(values[chosen], axis=0, weights=cell_sizes) - target))
+    assert np.mean(guided) < 0.1 * np.linalg.norm(target)
+    assert np.mean(guided) < 0.5 * np.mean(plain)
+
+
+def test_samples_have_the_reference_grains_size_and_orientations():
+    reference = synthetic.voronoi((96, 96), 40, "432", seed=4)  # periodic, 40 cells
+    field = TessellationField.from_map(reference, (128, 128))
+    samples = field.sample(3, rng=0)
+    assert samples.shape == (3, 128, 128, 4)
+    known = {tuple(q) for q in np.round(reference.quaternions.reshape(-1, 4), 12)}
+    assert {tuple(q) for q in np.round(samples.reshape(-1, 4), 12)} <= known  # the reference's own orientations
+    # Share of neighbour pairs with different orientations per axis (1 / mean chord), by np.roll.
+    def boundary_share(q, axis):
+        return np.mean(np.any(q != np.roll(q, 1, axis=axis), axis=-1))
+
+    for axis in (0, 1):
+        expected = boundary_share(reference.quaternions, axis)
+        got = np.mean([boundary_share(s, axis) for s in samples])
+        assert abs(got / expected - 1) < 0.15
+    # Grains (5 degrees, periodic): the truth's 40 per 96^2 are 71 per 128^2; a cell never
+    # shares its grain with a neighbour, so few merge.
+    counts = [segment_grains(OrientationMap(s, "432"), periodic=True).n_grains for s in samples]
+    assert 0.85 * 71 < np.mean(counts) < 1.15 * 71
+    # Area-weighted texture (SHSH means) within 10 % of the reference's.
+    basis = SHSHBasis(reference.symmetry)
+    expected = basis(reference.quaternions).mean(axis=(0, 1))[1:]
+    got = basis(samples).mean(axis=(0, 1, 2))[1:]
+    assert np.linalg.norm(got - expected) < 0.1 * np.linalg.norm(expected)
