@@ -15,7 +15,8 @@ method with ``sample-ddpm`` at ``--size``, reconstructs one map with :func:`mcrp
 prints one Markdown table (ensemble and mean two-point error, texture error, grains per area,
 mean equivalent diameter, speckle, boundary-misorientation W1, share of pixels within 5 degrees
 of a reference orientation, seconds per sample) with the reference's grain metrics above it.
-Writes ``benchmarks/results/lgd_ipf_<map>[_<phase>].png`` (IPF maps side by side) and
+Writes ``benchmarks/results/lgd_ipf_<map>[_<phase>][_<size>].png`` (IPF maps side by side; the size
+when it is not 128) and
 ``lgd_loss_<map>_<model folder>.png`` (the training curve).
 """
 from __future__ import annotations
@@ -219,7 +220,8 @@ def main(argv=None):
     print("\nreference's own scatter, one half against the other (top/bottom, left/right): two-point error "
           + " / ".join(f"{e:.3f}" for e in scatter["correlations"]) + ", texture error "
           + " / ".join(f"{e:.3f}" for e in scatter["texture"]))
-    pictures(names, folders, folders[conditioned] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}.png")
+    size = "" if args.size == 128 else f"_{args.size}"
+    pictures(names, folders, folders[conditioned] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}{size}.png")
     return 0
 
 

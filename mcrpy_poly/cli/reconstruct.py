@@ -355,8 +355,8 @@ def _write_outputs(staging: Path, result, references, characterizations, args, t
         omap = omap.replace(symmetry=reference.point_group, phase_name=reference.phase_name,
                             step=reference.step[0])
         result.orientations = omap
-    result.save(staging)
     grains = result.grain_segmentation()
+    result.save(staging, grains)
     if omap.ndim == 2:
         save_ang(staging / "reconstruction.ang", omap)
     _write_exports(staging, omap, grains, args)

@@ -88,14 +88,15 @@ class Reconstruction:
             return dataclasses.replace(self.grains, step=self.orientations.step)
         return uniform_grains(self.orientations)
 
-    def save(self, directory) -> Path:
+    def save(self, directory, grains: Grains | None = None) -> Path:
         """Write into ``directory``, each file atomically: ``orientations.npz`` (OrientationMap),
         ``reconstruction.npy`` (orix quaternions per voxel), ``grain_ids.npy`` (int32 per voxel,
         ``0 .. n - 1``; -1 where not indexed), ``grain_orientations.npy`` (``(n, 4)``, orix
-        quaternions; :meth:`grain_segmentation`), ``loss_history.npy`` and ``reconstruction.json``."""
+        quaternions; :meth:`grain_segmentation`, or ``grains`` where the caller has made it
+        already), ``loss_history.npy`` and ``reconstruction.json``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        grains = self.grain_segmentation()
+        grains = self.grain_segmentation() if grains is None else grains
         self.orientations.save(directory / "orientations.npz")
         for name, array in (("reconstruction.npy", self.orientations.quaternions),
                             ("grain_ids.npy", grains.labels.astype(np.int32)),
