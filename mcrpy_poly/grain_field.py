@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError
 from .grains import segment_grains
 from .orientation.orientation_map import OrientationMap
 from .orientation.shsh import SHSHBasis
@@ -114,7 +115,7 @@ class TessellationField:
     reference : OrientationMap
         Every pixel indexed (fill non-indexed pixels first).
     shape : tuple of int
-        Output grid, of the reference's dimension.
+        Output grid: of the reference's dimension, or 3D from a 2D map.
     fractions : array_like, shape (ndim,)
         The reference's share of face-neighbour pairs across a boundary per axis.
     grain_density : float or None
@@ -123,6 +124,9 @@ class TessellationField:
         Whether the reference's grains were counted across its edges.
     threshold : float
         Grain-boundary misorientation (degrees) of the reference's segmentation.
+    sections : sequence of (int or None)
+        How the reference observes the output (:func:`~mcrpy_poly.reconstruction.grain_start.observed_sections`):
+        ``[None]`` for a map of the output's dimension, ``[0]`` for a 2D section of a 3D output.
 
     Attributes
     ----------
@@ -133,9 +137,10 @@ class TessellationField:
     """
 
     def __init__(self, reference: OrientationMap, shape, fractions, grain_density, periodic: bool,
-                 threshold: float = 5.0):
+                 threshold: float = 5.0, sections=(None,)):
         self.reference = reference
         self.shape = tuple(int(s) for s in shape)
+        self.sections = list(sections)
         self.fractions = np.asarray(fractions, dtype=float)
         self.grain_density = grain_density
         self.periodic = bool(periodic)
@@ -147,14 +152,20 @@ class TessellationField:
     @classmethod
     def from_map(cls, reference: OrientationMap, shape=None) -> TessellationField:
         """The generator of ``reference`` (statistics non-periodic unless the map is periodic) on
-        ``shape`` (default the reference's)."""
+        ``shape`` (default the reference's). A 2D map gives 3D volumes as the reconstruction's
+        2D -> 3D grain start does: the map is taken as a section normal to every axis (its chords
+        are those of lines in the volume; its grains per area those of the volume's sections)."""
         from .descriptors import characterize
-        from .reconstruction.grain_start import THRESHOLD, boundary_fractions
+        from .reconstruction.grain_start import THRESHOLD, boundary_fractions, observed_sections
 
         shape = reference.shape if shape is None else tuple(shape)
+        if len(shape) != reference.ndim and (reference.ndim, len(shape)) != (2, 3):
+            raise InputError(f"a {reference.ndim}D map cannot give a {len(shape)}D shape {shape}")
         characterization = characterize(reference, ("boundaries",))
-        return cls(reference, shape, boundary_fractions([(None, characterization)], len(shape)),
-                   characterization.grain_density, characterization.periodic, THRESHOLD)
+        axes = [None] if len(shape) == reference.ndim else [0, 1, 2]
+        targets = [(axis, characterization) for axis in axes]
+        return cls(reference, shape, boundary_fractions(targets, len(shape)), characterization.grain_density,
+                   characterization.periodic, THRESHOLD, observed_sections(targets))
 
     def sample(self, n: int = 1, rng=None) -> np.ndarray:
         """``n`` surrogates: quaternions ``(n, *shape, 4)`` (orix convention), one per cell: that
@@ -170,7 +181,7 @@ class TessellationField:
         out = []
         for _ in range(int(n)):
             labels = tessellation(self.shape, self.fractions, int(rng.integers(2**31)), self.grain_density,
-                                  periodic=self.periodic)
+                                  self.sections, self.periodic)
             grain = draw_with_area_quotas(np.bincount(labels.ravel()), grain_sizes, rng, self.grain_values,
                                           neighbours=adjacent_cells(labels))
             pixel = by_grain[first[grain] + (rng.random(len(grain)) * grain_sizes[grain]).astype(np.int64)]

@@ -1,8 +1,10 @@
 """Grain-level surrogates (mcrpy_poly.grain_field): area quotas against exact arithmetic, samples
 against the known truth of a synthetic Voronoi map (its seed count and its orientations)."""
 import numpy as np
+import pytest
 
 from mcrpy_poly import OrientationMap, SHSHBasis, synthetic
+from mcrpy_poly.errors import InputError
 from mcrpy_poly.grain_field import TessellationField, adjacent_cells, draw_with_area_quotas
 from mcrpy_poly.grains import segment_grains
 
@@ -54,6 +56,8 @@ def test_samples_have_the_reference_grains_size_and_orientations():
         expected = boundary_share(reference.quaternions, axis)
         got = np.mean([boundary_share(s, axis) for s in samples])
         assert abs(got / expected - 1) < 0.15
+    with pytest.raises(InputError, match="cannot give"):
+        TessellationField.from_map(synthetic.voronoi((8, 8, 8), 3), (16, 16))
     # Grains (5 degrees, periodic): the truth's 40 per 96^2 are 71 per 128^2; a cell never
     # shares its grain with a neighbour, so few merge.
     counts = [segment_grains(OrientationMap(s, "432"), periodic=True).n_grains for s in samples]
@@ -63,3 +67,18 @@ def test_samples_have_the_reference_grains_size_and_orientations():
     expected = basis(reference.quaternions).mean(axis=(0, 1))[1:]
     got = basis(samples).mean(axis=(0, 1, 2))[1:]
     assert np.linalg.norm(got - expected) < 0.1 * np.linalg.norm(expected)
+
+
+def test_a_2d_map_gives_volumes_with_its_chords():
+    """2D -> 3D (stereology: a line in a section is a line in the volume): the share of neighbour
+    pairs across a cell boundary along every axis of the volume is the map's, within 15 %."""
+    reference = synthetic.voronoi((96, 96), 40, "432", seed=4)
+    volumes = TessellationField.from_map(reference, (40, 40, 40)).sample(2, rng=1)
+    assert volumes.shape == (2, 40, 40, 40, 4)
+    expected = np.mean([np.mean(np.any(reference.quaternions != np.roll(reference.quaternions, 1, axis=a), axis=-1))
+                        for a in (0, 1)])
+    for axis in range(3):
+        got = np.mean(np.any(volumes != np.roll(volumes, 1, axis=axis + 1), axis=-1))
+        assert abs(got / expected - 1) < 0.15
+    with pytest.raises(InputError, match="cannot give"):
+        TessellationField.from_map(synthetic.voronoi((8, 8, 8), 3), (16, 16))
