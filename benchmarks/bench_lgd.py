@@ -15,8 +15,8 @@ method with ``sample-ddpm`` at ``--size``, reconstructs one map with :func:`mcrp
 prints one Markdown table (ensemble and mean two-point error, texture error, grains per area,
 mean equivalent diameter, speckle, boundary-misorientation W1, share of pixels within 5 degrees
 of a reference orientation, seconds per sample) with the reference's grain metrics above it.
-Writes ``benchmarks/results/lgd_ipf_<map>[_<phase>][_<size>].png`` (IPF maps side by side; the size
-when it is not 128) and
+Writes ``benchmarks/results/lgd_ipf_<map>[_<phase>][_<size>][_<tag>].png`` (IPF maps side by side; the
+size when it is not 128, ``--tag`` when given) and
 ``lgd_loss_<map>_<model folder>.png`` (the training curve).
 """
 from __future__ import annotations
@@ -172,6 +172,7 @@ def main(argv=None):
     p.add_argument("--limit-to", type=int, default=16)
     p.add_argument("--skip-dmcr", action="store_true")
     p.add_argument("--out", default="runs/bench_lgd", help="work folder (git-ignored)")
+    p.add_argument("--tag", help="suffix of the picture's name (to keep another run's picture)")
     args = p.parse_args(argv)
     out = Path(args.out)
     tag = Path(args.map).stem.split("_")[0] + (f"_{args.phase}" if args.phase else "")
@@ -220,8 +221,8 @@ def main(argv=None):
     print("\nreference's own scatter, one half against the other (top/bottom, left/right): two-point error "
           + " / ".join(f"{e:.3f}" for e in scatter["correlations"]) + ", texture error "
           + " / ".join(f"{e:.3f}" for e in scatter["texture"]))
-    size = "" if args.size == 128 else f"_{args.size}"
-    pictures(names, folders, folders[conditioned] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}{size}.png")
+    suffix = ("" if args.size == 128 else f"_{args.size}") + (f"_{args.tag}" if args.tag else "")
+    pictures(names, folders, folders[conditioned] / "reference_ipf.png", RESULTS / f"lgd_ipf_{tag}{suffix}.png")
     return 0
 
 
