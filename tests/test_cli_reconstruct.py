@@ -51,6 +51,7 @@ def test_end_to_end_2d(tiny_ang, tmp_path):
     assert grain_ids.dtype == np.int32 and grain_ids.shape == (16, 16) and grain_q.shape[1] == 4
     assert summary["grains"]["n_grains"] == len(grain_q) == grain_ids.max() + 1
     assert {"mean_equivalent_diameter", "speckle_fraction", "chord_mean_x", "chord_mean_y"} <= set(summary["grains"])
+    assert summary["grains"]["periodic"] is True  # the RVE's grains, as grain_ids.npy holds them
     import damask
 
     assert len(damask.ConfigMaterial.load(out / "damask" / "material.yaml")["material"]) == len(grain_q)

@@ -60,7 +60,7 @@ CHECKPOINT = "checkpoint.npz"
 DEFAULT_MAX_ITER = {2: 1000, 3: 500}
 #: Grain metrics (:mod:`mcrpy_poly.evaluate.grain_metrics`) in ``summary.json["grains"]``.
 SUMMARY_GRAIN_KEYS = ("n_grains", "grains_per_area", "mean_equivalent_diameter", "speckle_fraction",
-                      "chord_mean_y", "chord_mean_x", "chord_mean_z", "threshold", "min_size")
+                      "chord_mean_y", "chord_mean_x", "chord_mean_z", "threshold", "min_size", "periodic")
 #: ``descriptors.characterization._FORMAT``, repeated (no TensorFlow) to refuse other files early; a test keeps
 #: them equal.
 CHARACTERIZATION_FORMAT = "mcrpy_poly.Characterization/1"
