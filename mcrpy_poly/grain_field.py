@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
-from .grains import segment_grains
+from .grains import THRESHOLD, segment_grains
 from .orientation.orientation_map import OrientationMap
 from .orientation.shsh import SHSHBasis
 
@@ -78,7 +78,7 @@ def draw_with_area_quotas(cell_sizes, grain_sizes, rng=None, grain_values=None, 
     chosen = np.full(len(cell_sizes), -1, dtype=np.int64)
     for cell in np.lexsort((rng.random(len(cell_sizes)), -cell_sizes)):
         weights = np.clip(left, 0.0, None)
-        weights = weights if weights.sum() > 0 else grain_sizes.copy()
+        weights = weights if weights.sum() > 0 else grain_sizes
         if neighbours is not None:
             taken = chosen[np.asarray(neighbours[cell], dtype=np.int64)]
             free = weights.copy()
@@ -132,12 +132,14 @@ class TessellationField:
     ----------
     grain_labels : numpy.ndarray of int, shape (n_pixels,)
         The reference's grain of every pixel (flat; every pixel in a grain, none dissolved).
+    grain_sizes : numpy.ndarray of int, shape (n_grains,)
+        Pixels per reference grain.
     grain_values : numpy.ndarray, shape (n_grains, K)
         Mean SHSH vector of every reference grain.
     """
 
     def __init__(self, reference: OrientationMap, shape, fractions, grain_density, periodic: bool,
-                 threshold: float = 5.0, sections=(None,)):
+                 threshold: float = THRESHOLD, sections=(None,)):
         self.reference = reference
         self.shape = tuple(int(s) for s in shape)
         self.sections = list(sections)
@@ -145,9 +147,10 @@ class TessellationField:
         self.grain_density = grain_density
         self.periodic = bool(periodic)
         self.grain_labels = segment_grains(reference, threshold, periodic, min_size=1).labels.ravel()
+        self.grain_sizes = np.bincount(self.grain_labels)
         values = SHSHBasis(reference.symmetry)(reference.quaternions).reshape(self.grain_labels.size, -1)
         sums = np.stack([np.bincount(self.grain_labels, weights=v) for v in values.T], axis=1)
-        self.grain_values = sums / np.bincount(self.grain_labels)[:, None]  # mean SHSH vector per grain
+        self.grain_values = sums / self.grain_sizes[:, None]  # mean SHSH vector per grain
 
     @classmethod
     def from_map(cls, reference: OrientationMap, shape=None) -> TessellationField:
@@ -156,7 +159,7 @@ class TessellationField:
         2D -> 3D grain start does: the map is taken as a section normal to every axis (its chords
         are those of lines in the volume; its grains per area those of the volume's sections)."""
         from .descriptors import characterize
-        from .reconstruction.grain_start import THRESHOLD, boundary_fractions, observed_sections
+        from .reconstruction.grain_start import boundary_fractions, observed_sections
 
         shape = reference.shape if shape is None else tuple(shape)
         if len(shape) != reference.ndim and (reference.ndim, len(shape)) != (2, 3):
@@ -174,7 +177,7 @@ class TessellationField:
         from .reconstruction.grain_start import tessellation
 
         rng = np.random.default_rng(rng)
-        grain_sizes = np.bincount(self.grain_labels)
+        grain_sizes = self.grain_sizes
         by_grain = np.argsort(self.grain_labels, kind="stable")  # pixels of grain g: by_grain[first[g]:][:size]
         first = np.concatenate([[0], np.cumsum(grain_sizes)[:-1]])
         quaternions = self.reference.quaternions.reshape(-1, 4)

@@ -24,7 +24,8 @@ from .orientation.quaternion import misorientation_angle, multiply, normalize
 
 #: Smallest grain, in pixels, by dimension: 5 pixels in 2D, 27 voxels (3 x 3 x 3) in 3D.
 MIN_SIZE = {2: 5, 3: 27}
-#: Default largest disorientation (degrees) between face neighbours of one grain.
+#: Default largest disorientation (degrees) between face neighbours of one grain (the usual EBSD
+#: threshold): the grain metrics, the grain stage and the grain-structured start all use it.
 THRESHOLD = 5.0
 
 

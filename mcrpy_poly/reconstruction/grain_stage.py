@@ -21,12 +21,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from ..grains import Grains, segment_grains
+from ..grains import THRESHOLD, Grains, segment_grains
 from ..orientation import OrientationMap
 from ..orientation.symmetry import reduce_to_fundamental_zone
 
-#: Grain-boundary misorientation of the segmentation, degrees (the usual EBSD threshold).
-THRESHOLD = 5.0
 #: Share of the reconstruction's evaluation budget spent on the polish.
 POLISH_SHARE = 0.1
 

@@ -27,12 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..descriptors.boundaries import distance_scale, thresholds
-from ..grains import Grains, label_components
+from ..grains import THRESHOLD, Grains, label_components
 from ..orientation.quaternion import from_axis_angle, multiply, random_uniform
 from ..synthetic import voronoi_labels
 
-#: Misorientation (degrees) that separates grains, as in the grain stage and the grain metrics.
-THRESHOLD = 5.0
 #: Refinements of the tessellation's seed count and aspect (per size spread).
 REFINEMENTS = 8
 #: Size spreads of the Laguerre tessellation tried in turn (:func:`tessellation`).
