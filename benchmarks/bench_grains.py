@@ -153,6 +153,9 @@ CONFIGS = {
     # Not a reconstruction: another sample of the truth's own generator (seed + 1000), measured as a
     # reconstruction is; what a perfect statistical equivalent scores (synthetic truths only).
     "independent": None,
+    # Not a reconstruction either: the truth's own grains (its exact geometry) with their orientations
+    # redrawn among its grains (grain_field.TessellationField.fill); every case, measured maps too.
+    "reassigned": None,
     # The grain start without its Laguerre size spread: the targets' grain density withheld.
     "voronoi_start": {},
     "before": dict(descriptors=("correlations", "variogram", "mean_variation", "texture"), grain_stage=False,
@@ -165,6 +168,14 @@ def middle_section(volume, axis):
     index[axis] = volume.shape[axis] // 2
     step = tuple(s for a, s in enumerate(volume.step) if a != axis)
     return OrientationMap(volume.quaternions[tuple(index)], volume.symmetry, step=step, periodic=volume.periodic)
+
+
+def reassigned(truth):
+    """``truth``'s grains (5 degrees, its periodicity) with their orientations redrawn among them."""
+    from mcrpy_poly.grain_field import TessellationField
+
+    field = TessellationField.from_map(truth)
+    return truth.replace(quaternions=field.fill(field.grain_labels.reshape(truth.shape), rng=0))
 
 
 def run_case(name, spec, config, max_iter, out):
@@ -181,8 +192,8 @@ def run_case(name, spec, config, max_iter, out):
         checks = [(axis, sections[axis % len(sections)]) for axis in range(3)]
         target = sections[0] if len(sections) == 1 else sections
         max_iter = min(max_iter, MAX_ITER_3D)
-    if config == "independent":
-        sample = make(1000)
+    if config in ("independent", "reassigned"):
+        sample = make(1000) if config == "independent" else reassigned(truth)
         if sample is None:
             return None
         first = checks[0][1]

@@ -171,22 +171,31 @@ class TessellationField:
                    characterization.periodic, THRESHOLD, observed_sections(targets))
 
     def sample(self, n: int = 1, rng=None) -> np.ndarray:
-        """``n`` surrogates: quaternions ``(n, *shape, 4)`` (orix convention), one per cell: that
-        of a random pixel of the cell's reference grain (the reference's own orientations, no
-        inversion). Every sample has its own tessellation (seed drawn from ``rng``)."""
+        """``n`` surrogates: quaternions ``(n, *shape, 4)`` (orix convention), each on its own
+        tessellation (seed drawn from ``rng``), filled by :meth:`fill`."""
         from .reconstruction.grain_start import tessellation
 
         rng = np.random.default_rng(rng)
-        grain_sizes = self.grain_sizes
+        return np.stack([self.fill(tessellation(self.shape, self.fractions, int(rng.integers(2**31)),
+                                                self.grain_density, self.sections, self.periodic), rng)
+                         for _ in range(int(n))])
+
+    def fill(self, labels: np.ndarray, rng=None) -> np.ndarray:
+        """Orientations of the cells of ``labels`` (ids ``0 .. n - 1``, adjacency periodic), one per
+        cell: that of a random pixel of the reference grain the cell draws
+        (:func:`draw_with_area_quotas`; the reference's own orientations, no inversion).
+
+        Filling the reference's own grain labels (``grain_labels``) gives its grains with their
+        orientations redrawn: the reference's geometry, another realisation of its orientations.
+
+        Returns
+        -------
+        numpy.ndarray, shape (*labels.shape, 4)
+        """
+        rng = np.random.default_rng(rng)
         by_grain = np.argsort(self.grain_labels, kind="stable")  # pixels of grain g: by_grain[first[g]:][:size]
-        first = np.concatenate([[0], np.cumsum(grain_sizes)[:-1]])
-        quaternions = self.reference.quaternions.reshape(-1, 4)
-        out = []
-        for _ in range(int(n)):
-            labels = tessellation(self.shape, self.fractions, int(rng.integers(2**31)), self.grain_density,
-                                  self.sections, self.periodic)
-            grain = draw_with_area_quotas(np.bincount(labels.ravel()), grain_sizes, rng, self.grain_values,
-                                          neighbours=adjacent_cells(labels))
-            pixel = by_grain[first[grain] + (rng.random(len(grain)) * grain_sizes[grain]).astype(np.int64)]
-            out.append(quaternions[pixel][labels])
-        return np.stack(out)
+        first = np.concatenate([[0], np.cumsum(self.grain_sizes)[:-1]])
+        grain = draw_with_area_quotas(np.bincount(labels.ravel()), self.grain_sizes, rng, self.grain_values,
+                                      neighbours=adjacent_cells(labels))
+        pixel = by_grain[first[grain] + (rng.random(len(grain)) * self.grain_sizes[grain]).astype(np.int64)]
+        return self.reference.quaternions.reshape(-1, 4)[pixel][labels]

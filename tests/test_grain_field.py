@@ -82,3 +82,17 @@ def test_a_2d_map_gives_volumes_with_its_chords():
         assert abs(got / expected - 1) < 0.15
     with pytest.raises(InputError, match="cannot give"):
         TessellationField.from_map(synthetic.voronoi((8, 8, 8), 3), (16, 16))
+
+
+def test_filling_the_reference_grains_keeps_its_boundaries_and_redraws_its_orientations():
+    reference = synthetic.voronoi((64, 64), 30, "432", seed=6)  # periodic, random orientations
+    field = TessellationField.from_map(reference)
+    filled = field.fill(field.grain_labels.reshape(reference.shape), rng=2)
+    known = {tuple(q) for q in np.round(reference.quaternions.reshape(-1, 4), 12)}
+    assert {tuple(q) for q in np.round(filled.reshape(-1, 4), 12)} <= known
+    for axis in (0, 1):  # every boundary stays where it is (neighbour cells never share a grain)
+        np.testing.assert_array_equal(np.any(filled != np.roll(filled, 1, axis=axis), axis=-1),
+                                      np.any(reference.quaternions != np.roll(reference.quaternions, 1, axis=axis),
+                                             axis=-1))
+    moved = np.any(np.round(filled, 12) != np.round(reference.quaternions, 12), axis=-1)
+    assert moved.mean() > 0.5  # another realisation, not the reference
