@@ -93,6 +93,29 @@ def test_end_to_end_3d_from_npy(tmp_path):
     np.testing.assert_allclose(saved["correlations"], expected["correlations"], atol=1e-12)
 
 
+def test_no_fit_fills_a_volume_with_the_map_grains(tmp_path):
+    """``--fit none``: a 3D RVE from a 2D map in seconds; its voxels carry the map's own
+    orientations, its grains are those of the map's Voronoi generator (chords as the map's
+    boundary share per axis, np.roll), and the grain files describe the volume."""
+    truth = synthetic.voronoi((64, 64), 40, "432", seed=8)  # periodic, random orientations
+    truth.save(tmp_path / "map.npz")
+    out = tmp_path / "rve"
+    assert main([str(tmp_path / "map.npz"), "--out", str(out), "--fit", "none", "--shape", "32", "32", "32",
+                 "--limit-to", "4", "--quiet", "--no-report", "--volume-format", "vti"]) == 0
+    q = np.load(out / "reconstruction.npy")
+    assert q.shape == (32, 32, 32, 4)
+    known = {tuple(v) for v in np.round(truth.quaternions.reshape(-1, 4), 12)}
+    assert {tuple(v) for v in np.round(q.reshape(-1, 4), 12)} <= known
+    expected = np.mean([np.mean(np.any(truth.quaternions != np.roll(truth.quaternions, 1, axis=a), axis=-1))
+                        for a in (0, 1)])
+    for axis in range(3):
+        assert abs(np.mean(np.any(q != np.roll(q, 1, axis=axis), axis=-1)) / expected - 1) < 0.15
+    grain_ids = np.load(out / "grain_ids.npy")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["fit"] == "none" and summary["grains"]["n_grains"] == grain_ids.max() + 1
+    assert (out / "reconstruction.vti").is_file() and not (out / "checkpoint.npz").exists()
+
+
 def _no_indexed_ang(path):
     omap = synthetic.voronoi((16, 16), 4)
     mcrpy_poly.save_ang(path, omap.replace(indexed=np.zeros((16, 16), bool)))
@@ -111,6 +134,9 @@ def _no_indexed_ang(path):
         synthetic.voronoi((16, 16), 4), limit_to=4).save(d / "c.npz")), "--limit-to", "4"], "--limit-to conflicts"),
     ("weights vs descriptors", lambda d, ang: [str(ang), "--descriptors", "correlations", "--weights", "1", "2"],
      "--weights"),
+    ("no fit, random start", lambda d, ang: [str(ang), "--fit", "none", "--start", "random"], "--fit none"),
+    ("no fit from a characterization", lambda d, ang: [str(mcrpy_poly.characterize(
+        synthetic.voronoi((16, 16), 4), limit_to=4).save(d / "c.npz")), "--fit", "none"], "needs the map"),
 ])
 def test_bad_input_exits_2_with_one_line(tiny_ang, tmp_path, capsys, case, argv, message):
     out = tmp_path / "out"
