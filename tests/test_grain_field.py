@@ -5,7 +5,8 @@ import pytest
 
 from mcrpy_poly import OrientationMap, SHSHBasis, synthetic
 from mcrpy_poly.errors import InputError
-from mcrpy_poly.grain_field import TessellationField, adjacent_cells, draw_with_area_quotas
+from mcrpy_poly.grain_field import TessellationField, adjacent_cells, draw_with_area_quotas, similar_orientations
+from mcrpy_poly.orientation.quaternion import from_axis_angle
 from mcrpy_poly.grains import segment_grains
 
 
@@ -24,6 +25,21 @@ def test_no_cell_shares_its_grain_with_a_neighbour():
     for seed in range(20):  # four cells, four grains, all mutually adjacent: all different
         chosen = draw_with_area_quotas([4, 6, 3, 3], [1, 1, 1, 1], rng=seed, neighbours=neighbours)
         assert len(set(chosen.tolist())) == 4
+
+
+def test_similar_orientations_are_symmetry_aware_and_never_neighbours():
+    # identity, 3 deg about z, 90 deg about z (the identity again under cubic symmetry), 20 deg about x
+    grains = np.stack([from_axis_angle([0, 0, 1], 0.0), from_axis_angle([0, 0, 1], np.radians(3)),
+                       from_axis_angle([0, 0, 1], np.pi / 2), from_axis_angle([1, 0, 0], np.radians(20))])
+    close = similar_orientations(grains, OrientationMap(np.tile(grains[:1], (2, 2, 1)), "432").symmetry.quaternions,
+                                 threshold=5.0, block=3)
+    assert [c.tolist() for c in close] == [[0, 1, 2], [0, 1, 2], [0, 1, 2], [3]]
+    labels = np.array([[0, 0, 1, 1], [2, 2, 1, 1], [2, 3, 3, 3], [0, 0, 1, 1]])  # all four cells adjacent
+    similar = [np.array([g - g % 2, g - g % 2 + 1]) for g in range(8)]  # grains 2k and 2k + 1 would merge
+    for seed in range(20):
+        chosen = draw_with_area_quotas([4, 6, 3, 3], np.ones(8), rng=seed, neighbours=adjacent_cells(labels),
+                                       similar=similar)
+        assert len(set((chosen // 2).tolist())) == 4
 
 
 def test_texture_guided_draw_tracks_the_area_weighted_mean():
