@@ -5,9 +5,16 @@ import pytest
 
 from mcrpy_poly import OrientationMap, SHSHBasis, synthetic
 from mcrpy_poly.errors import InputError
-from mcrpy_poly.grain_field import TessellationField, adjacent_cells, draw_with_area_quotas, similar_orientations
-from mcrpy_poly.orientation.quaternion import from_axis_angle
+from mcrpy_poly.grain_field import (
+    TessellationField,
+    adjacent_cells,
+    cell_boundaries,
+    disorientation_matrix,
+    draw_with_area_quotas,
+    match_boundary_misorientations,
+)
 from mcrpy_poly.grains import segment_grains
+from mcrpy_poly.orientation.quaternion import from_axis_angle
 
 
 def test_unit_cells_fill_every_quota_exactly():
@@ -27,19 +34,44 @@ def test_no_cell_shares_its_grain_with_a_neighbour():
         assert len(set(chosen.tolist())) == 4
 
 
-def test_similar_orientations_are_symmetry_aware_and_never_neighbours():
+def test_disorientations_are_symmetry_aware_and_similar_grains_never_neighbours():
     # identity, 3 deg about z, 90 deg about z (the identity again under cubic symmetry), 20 deg about x
     grains = np.stack([from_axis_angle([0, 0, 1], 0.0), from_axis_angle([0, 0, 1], np.radians(3)),
                        from_axis_angle([0, 0, 1], np.pi / 2), from_axis_angle([1, 0, 0], np.radians(20))])
-    close = similar_orientations(grains, OrientationMap(np.tile(grains[:1], (2, 2, 1)), "432").symmetry.quaternions,
-                                 threshold=5.0, block=3)
-    assert [c.tolist() for c in close] == [[0, 1, 2], [0, 1, 2], [0, 1, 2], [3]]
+    angles = disorientation_matrix(grains, OrientationMap(np.tile(grains[:1], (2, 2, 1)), "432").symmetry.quaternions,
+                                   block=3)
+    np.testing.assert_allclose(angles, angles.T, atol=1e-4)
+    np.testing.assert_allclose([angles[0, 0], angles[0, 1], angles[0, 2], angles[1, 2], angles[0, 3]],
+                               [0, 3, 0, 3, 20], atol=1e-3)
     labels = np.array([[0, 0, 1, 1], [2, 2, 1, 1], [2, 3, 3, 3], [0, 0, 1, 1]])  # all four cells adjacent
     similar = [np.array([g - g % 2, g - g % 2 + 1]) for g in range(8)]  # grains 2k and 2k + 1 would merge
     for seed in range(20):
         chosen = draw_with_area_quotas([4, 6, 3, 3], np.ones(8), rng=seed, neighbours=adjacent_cells(labels),
                                        similar=similar)
         assert len(set((chosen // 2).tolist())) == 4
+
+
+def test_swaps_bring_twin_partners_together():
+    """16 square cells (periodic 4 x 4 of 4 x 4 px), 16 grains in 8 twin pairs (60 degrees apart,
+    every other pair 30): each cell has 4 neighbours, so at best a quarter of the boundary length
+    is twin boundary, the target; random placement gives about 1/15 of it."""
+    labels = np.kron(np.arange(16).reshape(4, 4), np.ones((4, 4), int))
+    pairs, lengths = cell_boundaries(labels)
+    assert len(pairs) == 32 and set(lengths.tolist()) == {4}  # 2 boundaries per cell, 4 px each
+    partner = np.arange(16) ^ 1
+    angles = np.full((16, 16), 30.0, np.float32)
+    angles[np.arange(16), partner] = 60.0
+    np.fill_diagonal(angles, 0.0)
+    target = np.zeros(181)
+    target[[30, 60]] = [0.75, 0.25]
+    rng = np.random.default_rng(0)
+    for seed in range(5):
+        start = rng.permutation(16)
+        grain = match_boundary_misorientations(start, pairs, lengths, angles, target, rng=seed,
+                                               sizes=rng.permutation(16), moves_per_cell=200)
+        assert sorted(grain.tolist()) == list(range(16))  # swaps only: every grain once
+        twin_share = np.mean(angles[grain[pairs[:, 0]], grain[pairs[:, 1]]] == 60.0)
+        assert twin_share >= 0.2  # 0.25 at best; a random placement: 2 / 30 (about 0.07)
 
 
 def test_texture_guided_draw_tracks_the_area_weighted_mean():
