@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_grains.py [--set tuning|held-out|all] [--cases NAME ...] [--config NAME]
-                                      [--max-iter N] [--out DIR]
+                                      [--max-iter N] [--seed S] [--out DIR]
 
 Every case is a reference map (2D) or a true volume with the section(s) given as input (3D). The
 reconstruction runs as the CLI runs it by default (its own shape in 2D; the volume's shape in 3D)
@@ -178,7 +178,7 @@ def reassigned(truth):
     return truth.replace(quaternions=field.fill(field.grain_labels.reshape(truth.shape), rng=0))
 
 
-def run_case(name, spec, config, max_iter, out):
+def run_case(name, spec, config, max_iter, out, seed=0):
     kind, make, periodic_truth = spec
     truth = make()
     options = CONFIGS[config]
@@ -205,7 +205,7 @@ def run_case(name, spec, config, max_iter, out):
         if config == "voronoi_start":
             target = ([dataclasses.replace(c, grain_density=None) for c in target] if isinstance(target, list)
                       else dataclasses.replace(target, grain_density=None))
-        result = mcrpy_poly.reconstruct(target, truth.shape, max_iter=max_iter, progress=False, **options)
+        result = mcrpy_poly.reconstruct(target, truth.shape, max_iter=max_iter, progress=False, seed=seed, **options)
     wall = time.perf_counter() - started
     result.orientations = result.orientations.replace(step=truth.step)  # lengths in the truth's unit, as the CLI does
     field = result.orientations.shsh(checks[0][1].basis)
@@ -218,10 +218,11 @@ def run_case(name, spec, config, max_iter, out):
     # Measured as the reference is: an EBSD file (non-periodic) and its reconstruction written as one are
     # both segmented without wrapping round, so edge effects (cut grains, chords that touch the edge) match.
     candidate = grain_metrics(result.orientations, periodic=periodic_truth)
-    np.save(out / f"grains_{config}_{name}.npy", result.orientations.quaternions)
+    tag = f"{config}_{name}" + (f"_seed{seed}" if seed else "")
+    np.save(out / f"grains_{tag}.npy", result.orientations.quaternions)
     errors = relative_grain_errors(reference, candidate)
-    save_side_by_side(out / f"grains_{config}_{name}.png", truth, result.orientations)
-    return dict(case=name, kind=kind, shape=list(truth.shape), config=config, wall_s=wall, max_iter=max_iter,
+    save_side_by_side(out / f"grains_{tag}.png", truth, result.orientations)
+    return dict(case=name, kind=kind, shape=list(truth.shape), config=config, seed=seed, wall_s=wall, max_iter=max_iter,
                 variogram_share_below_5pct=min(shares),
                 loss=[result.initial_loss, result.final_loss], relative_errors=result.relative_errors,
                 reference={k: v for k, v in reference.items() if not k.endswith("histogram")},
@@ -279,14 +280,15 @@ def main():
     parser.add_argument("--cases", nargs="+", help="only these cases")
     parser.add_argument("--config", default="default", choices=sorted(CONFIGS))
     parser.add_argument("--max-iter", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the reconstruction (its own scatter)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     cases = {name: spec for name, spec in SETS[args.set].items() if not args.cases or name in args.cases}
-    store = args.out / f"grains_{args.config}.json"
+    store = args.out / (f"grains_{args.config}" + (f"_seed{args.seed}" if args.seed else "") + ".json")
     results = json.loads(store.read_text()) if store.exists() else {}
     for name, spec in cases.items():
-        row = run_case(name, spec, args.config, args.max_iter, args.out)
+        row = run_case(name, spec, args.config, args.max_iter, args.out, args.seed)
         if row is None:  # a measured map has no independent sample
             continue
         results[name] = row
