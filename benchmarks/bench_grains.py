@@ -154,7 +154,7 @@ CONFIGS = {
     # reconstruction is; what a perfect statistical equivalent scores (synthetic truths only).
     "independent": None,
     # Not a reconstruction either: the truth's own grains (its exact geometry) with their orientations
-    # redrawn among its grains (grain_field.TessellationField.fill); every case, measured maps too.
+    # redrawn among its grains (grain_field.TessellationField.redrawn); every case, measured maps too.
     "reassigned": None,
     # The grain start without its Laguerre size spread: the targets' grain density withheld.
     "voronoi_start": {},
@@ -174,8 +174,7 @@ def reassigned(truth):
     """``truth``'s grains (5 degrees, its periodicity) with their orientations redrawn among them."""
     from mcrpy_poly.grain_field import TessellationField
 
-    field = TessellationField.from_map(truth)
-    return truth.replace(quaternions=field.fill(field.grain_labels.reshape(truth.shape), rng=0))
+    return truth.replace(quaternions=TessellationField.from_map(truth).redrawn(rng=0))
 
 
 def run_case(name, spec, config, max_iter, out, seed=0):

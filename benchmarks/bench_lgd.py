@@ -101,7 +101,7 @@ def reference_scatter(omap, limit_to):
 def reassigned_floor(omap, n, limit_to):
     """What a statistically equivalent sampler can reach at best: ``n`` realisations of the
     reference's own grains (its exact geometry) with their orientations redrawn among its grains
-    (:meth:`mcrpy_poly.grain_field.TessellationField.fill`), and where the reference lies among them.
+    (:meth:`mcrpy_poly.grain_field.TessellationField.redrawn`), and where the reference lies among them.
 
     Returns
     -------
@@ -118,14 +118,13 @@ def reassigned_floor(omap, n, limit_to):
 
     basis = mp.SHSHBasis(omap.symmetry)
     field = TessellationField.from_map(omap)
-    labels = field.grain_labels.reshape(omap.shape)
 
     def describe(quaternions):
         return characterize(omap.replace(quaternions=quaternions), ("correlations", "texture"),
                             limit_to=limit_to, basis=basis).descriptors
 
     target = describe(omap.quaternions)
-    drawn = [describe(field.fill(labels, rng=[7, i])) for i in range(n)]
+    drawn = [describe(field.redrawn(rng=[7, i])) for i in range(n)]
     corr = np.stack([d["correlations"] for d in drawn])
     scale = np.linalg.norm(target["correlations"])
     others = (corr.sum(axis=0) - corr) / (n - 1)

@@ -222,11 +222,11 @@ def match_boundary_misorientations(grain, pairs, lengths, angles, target, rng=No
     misfit = np.abs(np.cumsum(histogram) - target_cdf).sum()
     touching = incident(pairs, n_cells)
     sizes = np.ones(n_cells) if sizes is None else np.asarray(sizes, dtype=float)
-    if values is not None:
+    if values is not None:  # the texture as drawn is kept: its drift from it is added to the misfit
         values = np.asarray(values, dtype=float)
-        target_mean = sizes @ values[grain] / sizes.sum()  # the texture as drawn: kept
+        target_mean = sizes @ values[grain] / sizes.sum()
         scale = texture_weight / max(np.linalg.norm(target_mean), 1e-12) / sizes.sum()
-        total = sizes @ values[grain] - sizes.sum() * target_mean
+        drift = np.zeros_like(target_mean)  # area-weighted sum of the values less that of the draw
     order = np.argsort(sizes, kind="stable")
     rank = np.argsort(order)
     for _ in range(moves_per_cell * n_cells):
@@ -246,12 +246,12 @@ def match_boundary_misorientations(grain, pairs, lengths, angles, target, rng=No
         trial = np.abs(np.cumsum(histogram + change) - target_cdf).sum()
         if values is not None:
             shift = (sizes[i] - sizes[j]) * (values[grain[j]] - values[grain[i]])
-            trial += scale * (np.linalg.norm(total + shift) - np.linalg.norm(total))
+            trial += scale * np.linalg.norm(drift + shift)
         if trial < misfit:
             grain[[i, j]] = grain[[j, i]]
             histogram, misfit = histogram + change, trial
             if values is not None:
-                total = total + shift
+                drift = drift + shift
     return grain
 
 
@@ -349,14 +349,19 @@ class TessellationField:
         """Orientations of the cells of ``labels`` (ids ``0 .. n - 1``, adjacency periodic) on the
         grid: :meth:`cell_orientations` spread over the cells.
 
-        Filling the reference's own grain labels (``grain_labels``) gives its grains with their
-        orientations redrawn: the reference's geometry, another realisation of its orientations.
+        Filling the reference's own grain labels gives :meth:`redrawn`.
 
         Returns
         -------
         numpy.ndarray, shape (*labels.shape, 4)
         """
         return self.cell_orientations(labels, rng)[labels]
+
+    def redrawn(self, rng=None) -> np.ndarray:
+        """The reference's own grains with their orientations redrawn (:meth:`fill` on
+        ``grain_labels``): its geometry, another realisation of its orientations; quaternions
+        ``(*reference.shape, 4)``. What a sampler that does not copy the reference reaches at best."""
+        return self.fill(self.grain_labels.reshape(self.reference.shape), rng)
 
     def cell_orientations(self, labels: np.ndarray, rng=None) -> np.ndarray:
         """One orientation per cell of ``labels`` (ids ``0 .. n - 1``, adjacency periodic): that of

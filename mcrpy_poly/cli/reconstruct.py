@@ -27,8 +27,9 @@ whole or not at all; ``DIR/checkpoint.npz`` is kept while a run is unfinished, f
 
 ``--fit none`` skips the descriptor fit: the grain start's tessellation (the map's boundary share
 per axis and grains per area) is filled with the map's own grains (:mod:`mcrpy_poly.grain_field`),
-a statistically equivalent RVE with the map's grain sizes and texture in seconds (3D 64^3 from a
-map: about 2 s), its correlations those of an independent sample of the map's, not fitted to them.
+a statistically equivalent RVE with the map's grain sizes, texture and boundary misorientations in
+seconds (3D 64^3 from a map: about 4 s), its correlations those of an independent sample of the
+map's, not fitted to them.
 
 The correlation window is chosen from the input map unless ``--limit-to`` is given (large
 enough to see its grains, capped by the map, the domain and the memory:
