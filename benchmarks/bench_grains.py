@@ -156,7 +156,7 @@ CONFIGS = {
     # Not a reconstruction either: the truth's own grains (its exact geometry) with their orientations
     # redrawn among its grains (grain_field.TessellationField.redrawn); every case, measured maps too.
     "reassigned": None,
-    # The grain start without its Laguerre size spread: the targets' grain density withheld.
+    # The grain start without its choice of tessellation: the targets' grain sizes withheld (one Voronoi pattern).
     "voronoi_start": {},
     "before": dict(descriptors=("correlations", "variogram", "mean_variation", "texture"), grain_stage=False,
                    upsampling="nearest", levels=4),
@@ -202,8 +202,8 @@ def run_case(name, spec, config, max_iter, out, seed=0):
             key: relative_error(measured[key], first[key]) for key in ("texture", "correlations")})
     else:
         if config == "voronoi_start":
-            target = ([dataclasses.replace(c, grain_density=None) for c in target] if isinstance(target, list)
-                      else dataclasses.replace(target, grain_density=None))
+            target = ([dataclasses.replace(c, grain_sizes=None) for c in target] if isinstance(target, list)
+                      else dataclasses.replace(target, grain_sizes=None))
         result = mcrpy_poly.reconstruct(target, truth.shape, max_iter=max_iter, progress=False, seed=seed, **options)
     wall = time.perf_counter() - started
     result.orientations = result.orientations.replace(step=truth.step)  # lengths in the truth's unit, as the CLI does

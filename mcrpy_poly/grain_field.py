@@ -6,9 +6,9 @@ rearrange pixels and need a grain step afterwards; on a reference of few large g
 austenite) they stay a fine mixture. Here the grains come first, as in the reconstruction's
 grain-structured start (:mod:`mcrpy_poly.reconstruction.grain_start`):
 
-1. the cells: a periodic Voronoi (or, for a broad grain-size distribution, Laguerre)
-   tessellation of the output grid with the reference's share of boundary pairs per axis
-   (its mean chords and elongation) and its grains per area
+1. the cells: a periodic Voronoi or Laguerre tessellation of the output grid with the
+   reference's share of boundary pairs per axis (its mean chords and elongation), its grains
+   per area and their mean diameter
    (:func:`~mcrpy_poly.reconstruction.grain_start.tessellation`);
 2. the orientations: the reference is segmented into grains (5 degrees); every cell takes the
    orientation of one pixel of a reference grain, the grains drawn with *area quotas*
@@ -21,7 +21,9 @@ grain-structured start (:mod:`mcrpy_poly.reconstruction.grain_start`):
    segmentation threshold of it (they would merge: on the README's cube-textured example, 8
    samples, 18 % too few grains before, 1 % after).
 
-No optimisation: a sample costs one tessellation (0.3-0.7 s at 128^2). What it does not carry:
+No optimisation: a sample costs the choice of one tessellation (0.4-5 s at 128^2, one thread:
+several seed patterns and size spreads, :func:`~mcrpy_poly.reconstruction.grain_start.tessellation`).
+What it does not carry:
 correlations between neighbouring grains' orientations (twin relations, orientation
 clusters; drawing a cell's grain among the reference neighbours of its neighbours' grains
 changed the sdss two-point error only from 0.54 to 0.51), and grain shapes other than convex
@@ -270,8 +272,9 @@ class TessellationField:
         Output grid: of the reference's dimension, or 3D from a 2D map.
     fractions : array_like, shape (ndim,)
         The reference's share of face-neighbour pairs across a boundary per axis.
-    grain_density : float or None
-        The reference's grains per pixel (None: a Voronoi tessellation).
+    grain_statistics : dict or None
+        The reference's grain-size figures (:attr:`~mcrpy_poly.descriptors.Characterization.grain_sizes`;
+        None: a Voronoi tessellation).
     periodic : bool
         Whether the reference's grains were counted across its edges.
     threshold : float
@@ -295,14 +298,14 @@ class TessellationField:
         cube-textured example, 0.3 % of the MCRpy map's).
     """
 
-    def __init__(self, reference: OrientationMap, shape, fractions, grain_density, periodic: bool,
+    def __init__(self, reference: OrientationMap, shape, fractions, grain_statistics, periodic: bool,
                  threshold: float = THRESHOLD, sections=(None,), match_boundaries: bool = True):
         self.reference = reference
         self.match_boundaries = bool(match_boundaries)
         self.shape = tuple(int(s) for s in shape)
         self.sections = list(sections)
         self.fractions = np.asarray(fractions, dtype=float)
-        self.grain_density = grain_density
+        self.grain_statistics = grain_statistics
         self.periodic = bool(periodic)
         self.threshold = float(threshold)
         grains = segment_grains(reference, threshold, periodic, min_size=1)
@@ -332,7 +335,7 @@ class TessellationField:
         characterization = characterize(reference, ("boundaries",))
         axes = [None] if len(shape) == reference.ndim else [0, 1, 2]
         targets = [(axis, characterization) for axis in axes]
-        return cls(reference, shape, boundary_fractions(targets, len(shape)), characterization.grain_density,
+        return cls(reference, shape, boundary_fractions(targets, len(shape)), characterization.grain_sizes,
                    characterization.periodic, THRESHOLD, observed_sections(targets))
 
     def sample(self, n: int = 1, rng=None) -> np.ndarray:
@@ -341,8 +344,9 @@ class TessellationField:
         from .reconstruction.grain_start import tessellation
 
         rng = np.random.default_rng(rng)
-        return np.stack([self.fill(tessellation(self.shape, self.fractions, int(rng.integers(2**31)),
-                                                self.grain_density, self.sections, self.periodic), rng)
+        sizes = None if self.grain_statistics is None else [self.grain_statistics] * len(self.sections)
+        return np.stack([self.fill(tessellation(self.shape, self.fractions, int(rng.integers(2**31)), sizes,
+                                                self.sections, self.periodic), rng)
                          for _ in range(int(n))])
 
     def fill(self, labels: np.ndarray, rng=None) -> np.ndarray:

@@ -285,3 +285,64 @@ def mean_orientations(quaternions, labels, symmetry_quaternions) -> np.ndarray:
     aligned = multiply(symmetry_quaternions[best], quaternions) * sign[:, None]
     sums = np.stack([np.bincount(labels, weights=aligned[:, c]) for c in range(4)], axis=1)
     return normalize(sums)
+
+
+def equivalent_diameters(measures, ndim: int) -> np.ndarray:
+    """Diameters of the circles (2D) or spheres (3D) of the given areas or volumes, same shape."""
+    measures = np.asarray(measures, dtype=float)
+    return 2.0 * np.sqrt(measures / np.pi) if ndim == 2 else np.cbrt(6.0 * measures / np.pi)
+
+
+def chord_lengths(labels: np.ndarray, axis: int, periodic: bool) -> np.ndarray:
+    """Lengths (pixels) of the runs of equal label along ``axis``, shape ``(n_chords,)``.
+
+    Runs of negative labels (non-indexed pixels) are not chords. Periodic: a run continues across
+    the face (a line held by one label gives one chord of the full length); otherwise runs
+    touching either end of a line are dropped.
+    """
+    lines = np.moveaxis(labels, axis, -1).reshape(-1, labels.shape[axis])
+    n = lines.shape[1]
+    if periodic:
+        ends_line, ends_col = np.nonzero(lines != np.roll(lines, -1, axis=1))  # a run ends at ends_col
+        new_line = ends_line[1:] != ends_line[:-1]
+        first, last = np.ones(len(ends_line), bool), np.ones(len(ends_line), bool)
+        first[1:], last[:-1] = new_line, new_line
+        last_end = np.zeros(len(lines), int)
+        last_end[ends_line[last]] = ends_col[last]
+        # Each run starts after the previous end; the first of a line wraps round from the last.
+        previous = np.zeros_like(ends_col)
+        previous[1:] = ends_col[:-1]
+        previous_end = np.where(first, last_end[ends_line] - n, previous)
+        whole = np.setdiff1d(np.arange(len(lines)), ends_line)  # lines held by one label
+        lengths = np.r_[ends_col - previous_end, np.full(len(whole), n)]
+        run_labels = np.r_[lines[ends_line, ends_col], lines[whole, 0]]
+    else:
+        padded = np.pad(lines, ((0, 0), (1, 1)), constant_values=-2)
+        change_line, change_col = np.nonzero(padded[:, 1:] != padded[:, :-1])
+        # Consecutive changes in one line bound one run [change_col[k], change_col[k+1]).
+        same_line = change_line[1:] == change_line[:-1]
+        begin, end = change_col[:-1][same_line], change_col[1:][same_line]
+        run_labels = lines[change_line[:-1][same_line], begin]
+        inside = (begin > 0) & (end < n)
+        lengths, run_labels = (end - begin)[inside], run_labels[inside]
+    return lengths[run_labels >= 0].astype(float)
+
+
+def size_statistics(labels: np.ndarray, periodic: bool) -> dict:
+    """The grain-size figures of a grain analysis, in pixels, of grain labels ``(H, W[, D])``
+    (``0 .. n - 1``, negative outside every grain; as :func:`segment_grains` or
+    :func:`label_components` give them).
+
+    Returns
+    -------
+    dict
+        ``density``: grains per labelled pixel; ``diameter``: their mean equivalent diameter
+        (pixels); ``chords``: the mean chord per axis (pixels, :func:`chord_lengths`; NaN where
+        no chord is measured). Plain floats, JSON-friendly.
+    """
+    sizes = np.bincount(labels[labels >= 0].ravel())
+    sizes = sizes[sizes > 0]
+    chords = [chord_lengths(labels, axis, periodic) for axis in range(labels.ndim)]
+    return dict(density=len(sizes) / max(int(np.sum(labels >= 0)), 1),
+                diameter=float(np.mean(equivalent_diameters(sizes, labels.ndim))) if len(sizes) else float("nan"),
+                chords=[float(np.mean(c)) if len(c) else float("nan") for c in chords])

@@ -68,7 +68,7 @@ def voronoi(shape, n_grains: int, symmetry="m-3m", texture=None, spread: float =
     return (omap, labels) if return_labels else omap
 
 
-def voronoi_labels(shape, n_seeds: int, aspect, rng, size_spread: float = 0.0, section=None) -> np.ndarray:
+def voronoi_labels(shape, n_seeds: int, aspect, rng, size_spread: float = 0.0) -> np.ndarray:
     """Cell of every voxel centre in a periodic Voronoi or Laguerre tessellation of uniformly random seeds.
 
     With ``size_spread > 0`` the cells form a Laguerre (power) tessellation, the classic model of
@@ -89,13 +89,10 @@ def voronoi_labels(shape, n_seeds: int, aspect, rng, size_spread: float = 0.0, s
         Draws the seeds (``n_seeds x ndim`` uniforms), then, with a size spread, ``n_seeds`` normals.
     size_spread : float
         Log standard deviation of the cell radii; 0 is a Voronoi tessellation.
-    section : (int, int), optional
-        ``(axis, index)``: only the section normal to ``axis`` at ``index`` of the same tessellation
-        (``np.take(labels, index, axis)``, without computing the other voxels).
 
     Returns
     -------
-    numpy.ndarray of int, shape ``shape`` (with ``section``: ``shape`` without ``axis``)
+    numpy.ndarray of int, shape ``shape``
         Seed index ``0 .. n_seeds - 1`` (a seed that owns no voxel centre leaves its index unused).
     """
     shape = tuple(int(s) for s in shape)
@@ -103,11 +100,6 @@ def voronoi_labels(shape, n_seeds: int, aspect, rng, size_spread: float = 0.0, s
     box = np.asarray(shape, dtype=float) / aspect
     seeds = rng.uniform(0.0, 1.0, size=(int(n_seeds), len(shape))) * box
     centres = [np.arange(s) + 0.5 for s in shape]
-    out_shape = shape
-    if section is not None:
-        axis, index = section
-        centres[axis] = np.array([index + 0.5])
-        out_shape = tuple(s for a, s in enumerate(shape) if a != axis)
     grid = np.stack(np.meshgrid(*centres, indexing="ij"), axis=-1) / aspect
     grid = grid.reshape(-1, len(shape)) % box
     if size_spread > 0:
@@ -117,7 +109,7 @@ def voronoi_labels(shape, n_seeds: int, aspect, rng, size_spread: float = 0.0, s
         lift = np.sqrt(weights.max() - weights)
         seeds, grid = np.c_[seeds, lift], np.c_[grid, np.zeros(len(grid))]
         box = np.r_[box, 2 * lift.max() + 1]  # no wrap-around in the lifted dimension
-    return cKDTree(seeds, boxsize=box).query(grid)[1].reshape(out_shape)
+    return cKDTree(seeds, boxsize=box).query(grid)[1].reshape(shape)
 
 
 def textured_orientations(n: int, texture=None, spread: float = 10.0, rng=None) -> np.ndarray:

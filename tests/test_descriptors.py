@@ -235,13 +235,18 @@ def test_characterization_round_trip(tmp_path):
     assert loaded.unindexed == "exclude" and loaded.source == "voronoi.ang" and loaded.version
     assert loaded.pairs == channel_pairs(9) and loaded.variogram_lags.shape == (4, 2)
     assert abs(loaded.indexed_fraction - omap.indexed_fraction) < 1e-15
-    assert loaded.grain_density == result.grain_density
+    assert loaded.grain_sizes == result.grain_sizes and loaded.grain_density == result.grain_density
 
 
-def test_grain_density_counts_the_grains_of_a_voronoi_map():
+def test_grain_sizes_measure_the_grains_of_a_voronoi_map():
     omap, labels = synthetic.voronoi((64, 48), 20, seed=3, return_labels=True)
-    cells = np.sum(np.bincount(labels.ravel()) >= 5)  # periodic Voronoi cells are convex: one grain each
-    assert characterize(omap, descriptors=("texture",)).grain_density == cells / labels.size
+    areas = np.bincount(labels.ravel())
+    cells = np.sum(areas >= 5)  # periodic Voronoi cells are convex: one grain each
+    sizes = characterize(omap, descriptors=("texture",)).grain_sizes
+    assert sizes["density"] == cells / labels.size
+    assert sizes["diameter"] == pytest.approx(np.mean(2 * np.sqrt(areas[areas >= 5] / np.pi)))
+    # a periodic mean chord is the length of the lines over the runs in them: 1 / boundary fraction
+    np.testing.assert_allclose(sizes["chords"], [1 / np.mean(labels != np.roll(labels, -1, a)) for a in (0, 1)])
     cut = sum(np.sum(np.bincount(ndimage.label(labels == cell)[0].ravel())[1:] >= 5) for cell in np.unique(labels))
     # measured without wrapping round, a cell cut by the map's edge is one grain per piece
     assert characterize(omap, descriptors=("texture",), periodic=False).grain_density == cut / labels.size
@@ -257,12 +262,12 @@ def test_grain_density_takes_the_count_of_grains_given_at_its_settings():
     given = characterize(omap, descriptors=("texture",), grains=grains)
     assert given.grain_density == characterize(omap, descriptors=("texture",)).grain_density
     # counted as given: a count of other grains shows where they are taken
-    fewer = dataclasses.replace(grains, orientations=grains.orientations[:3])
+    fewer = dataclasses.replace(grains, labels=np.minimum(grains.labels, 2))
     assert characterize(omap, descriptors=("texture",), grains=fewer).grain_density == 3 / omap.indexed.size
     # grains of other settings are not the count: the map is segmented again
     for other in (segment_grains(omap, min_size=1), segment_grains(omap, periodic=False),
                   segment_grains(omap, threshold=2.0)):
-        other = dataclasses.replace(other, orientations=other.orientations[:3])
+        other = dataclasses.replace(other, labels=np.minimum(other.labels, 2))
         assert characterize(omap, descriptors=("texture",), grains=other).grain_density == given.grain_density
 
 

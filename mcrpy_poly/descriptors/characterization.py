@@ -40,7 +40,7 @@ import numpy as np
 
 from ..atomic import save_npz
 from ..errors import InputError
-from ..grains import MIN_SIZE, THRESHOLD, segment_grains
+from ..grains import MIN_SIZE, THRESHOLD, segment_grains, size_statistics
 from ..orientation import OrientationMap, SHSHBasis, Symmetry
 from ..orientation.shsh import SHSH_VERSION, shsh_dimension, twist_dimension
 from .boundaries import SPACINGS, distance_scale
@@ -85,10 +85,12 @@ class Characterization:
         File the map came from.
     version : str
         mcrpy_poly version that wrote it.
-    grain_density : float or None
-        Grains of at least :data:`~mcrpy_poly.grains.MIN_SIZE` pixels per indexed pixel (5-degree
-        segmentation with the characterization's periodicity; grains per pixel area or voxel
-        volume). ``None`` for slice statistics and files written before it was recorded.
+    grain_sizes : dict or None
+        The map's grain-size figures in pixels (:func:`~mcrpy_poly.grains.size_statistics` of its
+        5-degree segmentation with the characterization's periodicity, grains of at least
+        :data:`~mcrpy_poly.grains.MIN_SIZE` pixels): ``density`` (grains per indexed pixel),
+        ``diameter`` (mean equivalent diameter), ``chords`` (mean chord per axis). ``None`` for
+        slice statistics; files written before session 9 hold the density alone.
     """
 
     descriptors: dict
@@ -102,12 +104,17 @@ class Characterization:
     periodic: bool = True
     source: str | None = None
     version: str = ""
-    grain_density: float | None = None
+    grain_sizes: dict | None = None
 
     @property
     def symmetry(self) -> Symmetry:
         """Proper point group of the basis."""
         return self.basis.symmetry
+
+    @property
+    def grain_density(self) -> float | None:
+        """Grains per indexed pixel (``grain_sizes["density"]``), or ``None``."""
+        return None if self.grain_sizes is None else self.grain_sizes["density"]
 
     @property
     def ndim(self) -> int:
@@ -133,7 +140,7 @@ class Characterization:
                     descriptors=list(self.descriptors), limit_to=self.limit_to, shape=list(self.shape),
                     pairs=[list(pair) for pair in self.pairs], unindexed=self.unindexed,
                     indexed_fraction=self.indexed_fraction, slice_axis=self.slice_axis, periodic=self.periodic,
-                    source=self.source, grain_density=self.grain_density)
+                    source=self.source, grain_sizes=self.grain_sizes)
 
     def save(self, path) -> Path:
         """Write ``path`` (``.npz``; arrays plus JSON metadata) atomically; returns the path."""
@@ -180,7 +187,8 @@ def load_characterization(path) -> Characterization:
                             pairs=[tuple(pair) for pair in meta["pairs"]], unindexed=meta["unindexed"],
                             indexed_fraction=meta["indexed_fraction"], slice_axis=meta["slice_axis"],
                             periodic=meta.get("periodic", True), source=meta["source"], version=meta["version"],
-                            grain_density=meta.get("grain_density"))
+                            grain_sizes=meta.get("grain_sizes") or (
+                                None if meta.get("grain_density") is None else {"density": meta["grain_density"]}))
 
 
 def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=None,
@@ -212,8 +220,8 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
         Statistics that wrap around the map, or over the pixel pairs inside it (module
         docstring); default ``omap.periodic``.
     grains : Grains, optional
-        The map's segmentation, when the caller has it: its count gives the grain density where it
-        was made as the density counts (:func:`~mcrpy_poly.grains.segment_grains` of the map as
+        The map's segmentation, when the caller has it: it gives the grain sizes where it was made
+        as they are measured (:func:`~mcrpy_poly.grains.segment_grains` of the map as
         characterized, default threshold and smallest grain, ``periodic``); otherwise the map is
         segmented again.
 
@@ -253,21 +261,21 @@ def characterize(omap: OrientationMap, descriptors=NAMES, limit_to=None, basis=N
                              f"(limit_to={limits.get(name)}) with unindexed='exclude'")
     from .. import __version__
 
-    grain_density = None if slice_axis is not None else _grain_density(omap, periodic, grains)
+    grain_sizes = None if slice_axis is not None else _grain_sizes(omap, periodic, grains)
     return Characterization(values, basis, limits, tuple(omap.shape), pairs=pairs, unindexed=unindexed,
                             indexed_fraction=indexed_fraction, slice_axis=slice_axis, periodic=periodic,
                             source=None if omap.source is None else str(omap.source),
-                            version=__version__, grain_density=grain_density)
+                            version=__version__, grain_sizes=grain_sizes)
 
 
-def _grain_density(omap: OrientationMap, periodic: bool, grains=None) -> float:
-    """:attr:`Characterization.grain_density` of ``omap`` (filled, or with its non-indexed pixels in
-    no grain): the count of ``grains`` where they are the segmentation it counts (the map's shape,
+def _grain_sizes(omap: OrientationMap, periodic: bool, grains=None) -> dict:
+    """:attr:`Characterization.grain_sizes` of ``omap`` (filled, or with its non-indexed pixels in
+    no grain): those of ``grains`` where they are the segmentation it measures (the map's shape,
     ``periodic``, the default threshold and smallest grain), else of a new segmentation."""
     counted = (tuple(omap.shape), bool(periodic), THRESHOLD, MIN_SIZE[omap.ndim])
     if grains is None or (grains.labels.shape, grains.periodic, grains.threshold, grains.min_size) != counted:
         grains = segment_grains(omap, periodic=periodic)
-    return grains.n_grains / max(omap.n_indexed, 1)
+    return size_statistics(grains.labels, periodic)
 
 
 def relative_error(d, d_target) -> float:

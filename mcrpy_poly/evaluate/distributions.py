@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from .. import grains as segmentation
 from ..orientation.quaternion import misorientation_angle
 
 #: Number of equal-width histogram bins over the pooled range of both samples for KL.
@@ -42,10 +43,7 @@ AXIS_NAMES = ("y", "x", "z")
 
 def equivalent_diameters(grains) -> np.ndarray:
     """Equivalent circle (2D) or sphere (3D) diameters in um, shape ``(n_grains,)``."""
-    measure = grains.sizes * float(np.prod(grains.step))
-    if grains.ndim == 2:
-        return 2.0 * np.sqrt(measure / np.pi)
-    return np.cbrt(6.0 * measure / np.pi)
+    return segmentation.equivalent_diameters(grains.sizes * float(np.prod(grains.step)), grains.ndim)
 
 
 def second_moments(grains) -> np.ndarray:
@@ -87,38 +85,9 @@ def grain_shapes(grains):
 
 
 def chord_lengths(grains, axis: int) -> np.ndarray:
-    """Lengths (um) of the runs of equal grain label along ``axis``, shape ``(n_chords,)``.
-
-    Runs of non-indexed pixels are not chords. In a periodic map a run continues across
-    the face (a line held by one grain gives one chord of the full length); otherwise
-    runs touching either end of a line are dropped.
-    """
-    lines = np.moveaxis(grains.labels, axis, -1).reshape(-1, grains.labels.shape[axis])
-    n = lines.shape[1]
-    if grains.periodic:
-        ends_line, ends_col = np.nonzero(lines != np.roll(lines, -1, axis=1))  # a run ends at ends_col
-        new_line = ends_line[1:] != ends_line[:-1]
-        first, last = np.ones(len(ends_line), bool), np.ones(len(ends_line), bool)
-        first[1:], last[:-1] = new_line, new_line
-        last_end = np.zeros(len(lines), int)
-        last_end[ends_line[last]] = ends_col[last]
-        # Each run starts after the previous end; the first of a line wraps round from the last.
-        previous = np.zeros_like(ends_col)
-        previous[1:] = ends_col[:-1]
-        previous_end = np.where(first, last_end[ends_line] - n, previous)
-        whole = np.setdiff1d(np.arange(len(lines)), ends_line)  # lines held by one label
-        lengths = np.r_[ends_col - previous_end, np.full(len(whole), n)]
-        labels = np.r_[lines[ends_line, ends_col], lines[whole, 0]]
-    else:
-        padded = np.pad(lines, ((0, 0), (1, 1)), constant_values=-2)
-        change_line, change_col = np.nonzero(padded[:, 1:] != padded[:, :-1])
-        # Consecutive changes in one line bound one run [change_col[k], change_col[k+1]).
-        same_line = change_line[1:] == change_line[:-1]
-        begin, end = change_col[:-1][same_line], change_col[1:][same_line]
-        labels = lines[change_line[:-1][same_line], begin]
-        inside = (begin > 0) & (end < n)
-        lengths, labels = (end - begin)[inside], labels[inside]
-    return lengths[labels >= 0] * grains.step[axis]
+    """Lengths (um) of the runs of one grain along ``axis``, shape ``(n_chords,)``
+    (:func:`mcrpy_poly.grains.chord_lengths` in pixels, times the step)."""
+    return segmentation.chord_lengths(grains.labels, axis, grains.periodic) * grains.step[axis]
 
 
 def neighbour_misorientations(grains) -> np.ndarray:

@@ -38,7 +38,7 @@ from .grain_start import (
     boundary_fractions,
     observed_sections,
     start_grains,
-    target_grain_density,
+    target_grain_sizes,
     tessellation,
 )
 from .loss import DEFAULT_DESCRIPTORS, DEFAULT_WEIGHTS, DescriptorLoss
@@ -203,7 +203,7 @@ class _Engine:
         if self.bar is not None:
             self.bar.set_description("grain start")
         seed = self.settings["seed"] + member
-        labels = tessellation(self.shape, self.start_fractions, seed, target_grain_density(self.targets),
+        labels = tessellation(self.shape, self.start_fractions, seed, target_grain_sizes(self.targets),
                               observed_sections(self.targets), self.targets[0][1].periodic)
         grains = start_grains(labels, self.basis.symmetry, seed)
         if resume is not None:

@@ -11,7 +11,9 @@ last multigrid level:
 3. gives every grain one orientation (its symmetry-aware mean);
 4. polishes the grain orientations with the descriptor loss of the final grid, keeping every pixel's
    grain identity: the state is one 4-vector per grain, the field is that vector gathered to the
-   grain's pixels, and the gradient is the sum of the pixel gradients over each grain.
+   grain's pixels, and the gradient is the sum of the pixel gradients over each grain; touching
+   grains are kept more than :data:`SEPARATION_DEGREES` apart (:class:`~.loss.GrainLoss`), so
+   that they stay distinct grains.
 
 The result is a field of uniform grains with sharp boundaries; the returned segmentation is that of
 the returned field (two touching grains that end up closer than the threshold are one grain).
@@ -24,9 +26,13 @@ from scipy import optimize
 from ..grains import THRESHOLD, Grains, segment_grains
 from ..orientation import OrientationMap
 from ..orientation.symmetry import reduce_to_fundamental_zone
+from .grain_start import threshold_distance
 
 #: Share of the reconstruction's evaluation budget spent on the polish.
 POLISH_SHARE = 0.1
+#: Misorientation (degrees) under which the polish pushes touching grains apart: the segmentation
+#: threshold with a margin, so that the grains stay apart after the mean and the fundamental zone.
+SEPARATION_DEGREES = 1.5 * THRESHOLD
 
 
 def uniform_grains(omap: OrientationMap, threshold: float = THRESHOLD, min_size: int | None = None) -> Grains:
@@ -49,7 +55,8 @@ def polish(grains: Grains, loss, max_iter: int, callback=None) -> np.ndarray:
     grains : Grains
         Labels ``(*shape)`` (every pixel labelled) and start orientations ``(n, 4)``.
     loss : DescriptorLoss
-        Loss of the final grid, evaluated per grain (:class:`~.loss.GrainLoss`).
+        Loss of the final grid, evaluated per grain (:class:`~.loss.GrainLoss`, touching grains
+        kept :data:`SEPARATION_DEGREES` apart).
     max_iter : int
     callback : callable, optional
         ``callback(loss_value, orientations)`` after every evaluation, with the evaluated grain
@@ -64,7 +71,7 @@ def polish(grains: Grains, loss, max_iter: int, callback=None) -> np.ndarray:
 
     from .loss import GrainLoss
 
-    grain_loss = GrainLoss(loss, grains.labels)
+    grain_loss = GrainLoss(loss, grains.labels, threshold_distance(loss.basis, SEPARATION_DEGREES))
     n = grains.n_grains
     best = {"loss": np.inf, "x": grains.orientations.ravel(), "evaluations": 0}
 

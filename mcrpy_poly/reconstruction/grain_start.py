@@ -13,10 +13,10 @@ grains than the true volume). The grain-structured start instead builds the grai
 2. a periodic Voronoi tessellation of random seeds is fitted to those fractions
    (:func:`tessellation`): its number of cells sets the mean chord, the stretch of its metric per
    axis (``aspect``) the elongation; both are refined from the fractions the tessellation itself
-   measures. Where the target has significantly more grains per area than that (a broad or
-   bimodal grain size: the small grains set the chord), the tessellation becomes a Laguerre one
-   whose size spread brings the count up to the target's
-   (:attr:`~mcrpy_poly.descriptors.Characterization.grain_density`);
+   measures. Of several seed patterns and size spreads (Laguerre cells: a broad or bimodal grain
+   size has more and smaller grains at one chord), the candidate whose grains per area, mean
+   equivalent diameter and mean chords come closest to the target's
+   (:attr:`~mcrpy_poly.descriptors.Characterization.grain_sizes`, measured as the target's were) is kept;
 3. each cell gets a random orientation, and the orientations are fitted to the descriptor loss
    with the grain identities fixed (:func:`mcrpy_poly.reconstruction.grain_stage.polish`).
 
@@ -27,24 +27,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..descriptors.boundaries import distance_scale, thresholds
-from ..grains import THRESHOLD, Grains, label_components
+from ..grains import THRESHOLD, Grains, label_components, size_statistics
 from ..orientation.quaternion import from_axis_angle, multiply, random_uniform
 from ..synthetic import voronoi_labels
 
-#: Refinements of the tessellation's seed count and aspect (per size spread).
+#: Refinements of the tessellation's seed count and aspect: for the first seed pattern of a size
+#: spread, and for each further pattern (which starts from the first one's values).
 REFINEMENTS = 8
+PATTERN_REFINEMENTS = 3
 #: Size spreads of the Laguerre tessellation tried in turn (:func:`tessellation`).
 SIZE_SPREADS = tuple(np.arange(0.0, 2.01, 0.25))
-#: Voronoi seed patterns that measure the scatter of a counted grain density, and how many of its
-#: standard deviations a target must lie above their mean to get a size spread (:func:`tessellation`).
-NOISE_SAMPLES = 8
-SIGNIFICANCE = 3.0
-#: Least relative excess of the target's grain density over Voronoi's that gets a size spread: a few
-#: per cent more grains are not worth the larger grain fit (MCRpy map: +3 %, 802 cells against 700,
-#: 9 s more for 719 against 711 grains of 735).
-MIN_EXCESS = 0.05
-#: Sections per observing axis that count a 3D tessellation's grains while its spread is fitted.
-SLICES_COUNTED = 8
+#: Seed patterns tried per size spread: as many as hold about this many voxels in all (2D 64^2: 32;
+#: 128^2: 8), at least :data:`MIN_PATTERNS` (3D).
+PATTERN_VOXELS = 2 ** 17
+MIN_PATTERNS = 2
+#: Sections per observing axis in which a 3D tessellation's grains are measured.
+SLICES_MEASURED = 8
 #: Slices per axis in the loss of a 2D -> 3D grain-structured reconstruction
 #: (:class:`~mcrpy_poly.reconstruction.loss.DescriptorLoss` ``slices_per_axis``): the state is one
 #: orientation per grain and every grain spans several slices, so a quarter of the slices of a 64^3
@@ -102,14 +100,15 @@ def label_fractions(labels: np.ndarray) -> np.ndarray:
     return np.array([np.mean(labels != np.roll(labels, -1, axis=a)) for a in range(labels.ndim)])
 
 
-def _fitted(shape, target, size_spread, n_seeds, aspect, seed):
-    """Refine the seed count and aspect of one size spread to the boundary fractions ``target (ndim,)``.
+def _fitted(shape, target, size_spread, n_seeds, aspect, seed, refinements: int = REFINEMENTS):
+    """Refine the seed count and aspect of one size spread and seed pattern to the boundary fractions
+    ``target (ndim,)``.
 
     Returns ``(labels, n_seeds, aspect)`` of the refinement closest to ``target`` (largest relative
     deviation over the axes; with few cells the integer seed count makes it oscillate)."""
     ndim, n_voxels = len(shape), np.prod(shape)
     best, best_error = None, np.inf
-    for _ in range(REFINEMENTS):
+    for _ in range(refinements):
         labels = voronoi_labels(shape, int(round(n_seeds)), aspect, np.random.default_rng(seed), size_spread)
         measured = label_fractions(labels)
         error = np.max(np.abs(measured / target - 1))
@@ -124,80 +123,96 @@ def _fitted(shape, target, size_spread, n_seeds, aspect, seed):
     return best
 
 
-def counted_density(labels: np.ndarray, periodic: bool, sections=(None,), slices: int = 1,
-                    fraction: float | None = None) -> float:
-    """Grains per voxel of a label field, counted as :func:`~mcrpy_poly.grains.segment_grains` counts
-    a map's grains (:func:`~mcrpy_poly.grains.label_components`: at least ``MIN_SIZE`` voxels;
-    non-periodic: a cell cut by the box is two grains).
-
-    ``sections``: where the count is made (``None``: the whole field; an axis: ``slices`` evenly
-    spaced 2D sections normal to it, starting with the middle one); the mean over all. With
-    ``fraction``, each count is scaled to that mean boundary fraction, as grains per area scale with
-    the square (per volume: the cube) of the boundary fraction at one shape of grains."""
-    densities = []
-    for axis in sections:
-        if axis is None:
-            views = [labels]
-        else:
-            size = labels.shape[axis]
-            views = [np.take(labels, (size // 2 + k * size // slices) % size, axis=axis) for k in range(slices)]
-        for view in views:
-            density = (int(label_components(view, periodic).max()) + 1) / view.size
-            if fraction is not None:
-                density *= (fraction / label_fractions(view).mean()) ** view.ndim
-            densities.append(density)
-    return float(np.mean(densities))
-
-
-def voronoi_density(shape, n_seeds: int, aspect, seed, periodic: bool, sections, fraction: float) -> float:
-    """:func:`counted_density` (one section per axis, scaled to ``fraction``) of the Voronoi tessellation
-    ``voronoi_labels(shape, n_seeds, aspect, numpy.random.default_rng(seed))``, computed only where it is
-    counted: a section alone where the target observed the output in a section.
+def measured_sizes(labels: np.ndarray, periodic: bool, sections=(None,), slices: int = SLICES_MEASURED) -> list:
+    """Grain sizes of a tessellation, measured as a map's are (:func:`~mcrpy_poly.grains.size_statistics`
+    of its :func:`~mcrpy_poly.grains.label_components`: grains of at least ``MIN_SIZE`` voxels;
+    non-periodic: a cell cut by the box is two grains, chords touching the box are left out).
 
     Parameters
     ----------
-    shape : tuple of int
-    n_seeds : int
-    aspect : numpy.ndarray, shape (ndim,)
-    seed : int or sequence of int
+    labels : numpy.ndarray of int, shape (H, W[, D])
     periodic : bool
     sections : sequence of (int or None)
-        As :func:`counted_density` takes them.
-    fraction : float
-        Mean boundary fraction the counts are scaled to.
+        Where each observation is made (:func:`observed_sections`): ``None``, the whole field; an
+        axis, the mean over ``slices`` evenly spaced 2D sections normal to it (the middle one first).
+    slices : int
 
     Returns
     -------
-    float
-        Grains per pixel (per voxel for a ``None`` section of a volume).
+    list of dict
+        One per entry of ``sections``: ``density``, ``diameter`` and (for the whole field)
+        ``chords`` as :attr:`~mcrpy_poly.descriptors.Characterization.grain_sizes` holds them. A
+        section's chords are left out: they are fitted through the boundary fractions already, and
+        one section's chords scatter more than its grain count and diameter do (a 32^2 section of
+        30 grains: 4.6 and 5.7 px where the volume's are 5.3 and 5.6).
     """
-    densities = []
+    measured = []
     for axis in sections:
-        section = None if axis is None else (axis, shape[axis] // 2)
-        labels = voronoi_labels(shape, n_seeds, aspect, np.random.default_rng(seed), section=section)
-        densities.append(counted_density(labels, periodic, fraction=fraction))
-    return float(np.mean(densities))
+        if axis is None:
+            measured.append(size_statistics(label_components(labels, periodic), periodic))
+            continue
+        size = labels.shape[axis]
+        views = [np.take(labels, (size // 2 + k * size // slices) % size, axis=axis) for k in range(slices)]
+        figures = [size_statistics(label_components(view, periodic), periodic) for view in views]
+        measured.append({key: float(np.mean([f[key] for f in figures])) for key in ("density", "diameter")})
+    return measured
 
 
-def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = None, sections=(None,),
+def size_misfit(measured: list, targets: list) -> float:
+    """Largest ``|log(measured / target)|`` over the grain-size figures both hold (density,
+    diameter, each axis's chord where ``measured`` has chords) and over the observations (lists of
+    dicts as :func:`measured_sizes` gives them)."""
+    worst = 0.0
+    for found, wanted in zip(measured, targets):
+        pairs = [(found[key], wanted[key]) for key in ("density", "diameter") if key in wanted]
+        pairs += list(zip(found.get("chords", []), wanted.get("chords", [])))
+        for value, target in pairs:
+            if np.isfinite(value) and np.isfinite(target) and value > 0 and target > 0:
+                worst = max(worst, abs(float(np.log(value / target))))
+    return worst
+
+
+def finer(measured: list, targets: list) -> bool:
+    """Whether every observation has more grains than its target and, where the target holds one,
+    a smaller mean diameter: a broader size spread would only take them further."""
+    return all(found["density"] > wanted["density"] and found["diameter"] < wanted.get("diameter", np.inf)
+               for found, wanted in zip(measured, targets))
+
+
+def sampling_tolerance(grain_sizes: list, shape, sections) -> float:
+    """How far a candidate's grain sizes may lie from its targets' before a size spread is tried.
+
+    A target of the output's own dimension is the map the result is judged against: 0. A 2D
+    section of the output is one sample of its sections, whose grain count and mean diameter
+    scatter by about ``1 / sqrt(n)`` for ``n`` grains in it (the smallest over the sections): a
+    spread fitted within that scatter fits the section's noise, and moves the volume's diameter
+    far more than the section's (a DAMASK Voronoi volume from a section of 22 grains: section
+    diameter 4 % -> 2 % off, volume diameter -4 % -> -13 %)."""
+    noise = [1 / np.sqrt(max(wanted["density"] * np.prod([n for a, n in enumerate(shape) if a != axis]), 1))
+             for axis, wanted in zip(sections, grain_sizes) if axis is not None]
+    return float(min(noise, default=0.0))
+
+
+def tessellation(shape, fractions, seed: int = 0, grain_sizes=None, sections=(None,),
                  periodic: bool = True) -> np.ndarray:
-    """Periodic Laguerre labels ``(*shape)`` with the boundary fractions and grain density of a target.
+    """Periodic Laguerre labels ``(*shape)`` with the boundary fractions and grain sizes of a target.
 
     The boundary fractions fix the seed count (their mean: the mean chord) and the aspect (their
-    ratios: the elongation) of a Voronoi tessellation. At one mean chord, a broader grain-size
-    distribution has more grains (the small grains set the chord), so a target with more grains per
-    area than Voronoi tessellations of that chord gets a Laguerre tessellation
-    (:func:`~mcrpy_poly.synthetic.voronoi_labels`) whose size spread brings the count up to the
-    target's: the spreads :data:`SIZE_SPREADS` are tried in turn (seed count and aspect refined
-    again for each) until the counted density reaches the target's, and the closer of the last two
-    is kept. A count is a noisy observation (one 40 x 40 section holds some 25 grains), so the
-    spread is fitted only where the target's density lies more than :data:`SIGNIFICANCE` standard
-    deviations, and more than :data:`MIN_EXCESS`, above that of Voronoi tessellations counted as the
-    target was, scaled to its chord (:data:`NOISE_SAMPLES` seed patterns; each is drawn only where
-    it is counted, :func:`voronoi_density`: for a target section, that section of the volume alone).
-    The seeds come from ``numpy.random.default_rng(seed)`` in every trial, so all are refined on one
-    pattern. The start values are those of Poisson-Voronoi tessellations (2D: ``f = 4 sqrt(n / A) / pi``;
-    3D: ``f = 1.455 (n / V)^(1/3)``).
+    ratios: the elongation) of a tessellation of random seeds (:func:`_fitted`). Its grains also
+    have a count per area and a mean equivalent diameter, and these differ between seed patterns
+    of one chord (a 64^2 map of 30 grains: +-10 % in diameter) and with the width of the size
+    distribution: at one mean chord a broader distribution has more and smaller grains (the small
+    grains set the chord). Given the target's grain sizes, candidates are drawn for each size spread
+    of :data:`SIZE_SPREADS` in turn (0: Voronoi; then Laguerre cells,
+    :func:`~mcrpy_poly.synthetic.voronoi_labels`), several seed patterns each (as many as
+    :data:`PATTERN_VOXELS` allow, at least :data:`MIN_PATTERNS`), each refined to the fractions, and
+    measured as the target was (:func:`measured_sizes`); the candidate whose grains per area, mean
+    diameter and mean chords all lie closest to the target's (:func:`size_misfit`) is kept. The
+    spreads stop growing once every pattern has more and smaller grains than the target, or once
+    the best candidate lies within the sampling scatter of a section target
+    (:func:`sampling_tolerance`). Without
+    grain sizes, the Voronoi tessellation of the first pattern. The start values are those of
+    Poisson-Voronoi tessellations (2D: ``f = 4 sqrt(n / A) / pi``; 3D: ``f = 1.455 (n / V)^(1/3)``).
 
     Parameters
     ----------
@@ -205,15 +220,16 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     fractions : array_like, shape (ndim,)
         Target share of neighbour pairs across a boundary along each axis (``1 / mean chord``).
     seed : int
-    grain_density : float, optional
-        The target's grains per pixel (:attr:`~mcrpy_poly.descriptors.Characterization.grain_density`);
-        without it, a Voronoi tessellation.
+        The first pattern's seeds come from ``numpy.random.default_rng(seed)``, pattern ``k``'s from
+        ``default_rng([seed, k])``.
+    grain_sizes : list of dict, optional
+        The targets' :attr:`~mcrpy_poly.descriptors.Characterization.grain_sizes`, one per entry of
+        ``sections`` (:func:`target_grain_sizes`).
     sections : sequence of (int or None)
-        How the target observed the output, one entry per independent map: ``None`` for a map of
-        the output's own dimension, else the axis normal to a 2D section
-        (:func:`observed_sections`).
+        How the targets observed the output, one entry per independent map: ``None`` for a map of
+        the output's own dimension, else the axis normal to a 2D section (:func:`observed_sections`).
     periodic : bool
-        Whether the target's grains were counted across its edges.
+        Whether the targets' grains were measured across their edges.
 
     Returns
     -------
@@ -226,21 +242,26 @@ def tessellation(shape, fractions, seed: int = 0, grain_density: float | None = 
     density = (np.pi * target.mean() / 4) ** 2 if ndim == 2 else (target.mean() / 1.455) ** 3
     fit = _fitted(shape, target, 0.0, float(np.clip(density * np.prod(shape), 1, np.prod(shape))), np.ones(ndim),
                   seed)
-    if grain_density is not None:
-        observed = [voronoi_density(shape, int(round(fit[1])), fit[2], [seed, k], periodic, sections, target.mean())
-                    for k in range(NOISE_SAMPLES)]
-        if grain_density > max(np.mean(observed) + SIGNIFICANCE * np.std(observed),
-                               (1 + MIN_EXCESS) * np.mean(observed)):
-            reached = counted_density(fit[0], periodic, sections, SLICES_COUNTED)
-            for size_spread in SIZE_SPREADS[1:]:
-                if reached >= grain_density:
-                    break
-                previous, previous_reached = fit, reached
-                fit = _fitted(shape, target, size_spread, *fit[1:], seed)
-                reached = counted_density(fit[0], periodic, sections, SLICES_COUNTED)
-                if reached >= grain_density and reached - grain_density > grain_density - previous_reached:
-                    fit = previous
-    return np.unique(fit[0], return_inverse=True)[1].reshape(shape)
+    best = fit[0]
+    if grain_sizes is not None:
+        patterns = max(MIN_PATTERNS, min(PATTERN_VOXELS // int(np.prod(shape)), 32))
+        tolerance = sampling_tolerance(grain_sizes, shape, sections)
+        best_misfit = np.inf
+        for size_spread in SIZE_SPREADS:
+            all_finer = True
+            for pattern in range(patterns):
+                if pattern == 0 and size_spread > 0:
+                    fit = _fitted(shape, target, size_spread, *fit[1:], seed)
+                labels = fit[0] if pattern == 0 else _fitted(shape, target, size_spread, *fit[1:],
+                                                              [seed, pattern], PATTERN_REFINEMENTS)[0]
+                measured = measured_sizes(labels, periodic, sections)
+                misfit = size_misfit(measured, grain_sizes)
+                if misfit < best_misfit:
+                    best, best_misfit = labels, misfit
+                all_finer &= finer(measured, grain_sizes)
+            if all_finer or best_misfit <= tolerance:
+                break
+    return np.unique(best, return_inverse=True)[1].reshape(shape)
 
 
 def distinct_targets(targets) -> list:
@@ -259,10 +280,11 @@ def observed_sections(targets) -> list:
     return [axis for axis, _ in distinct_targets(targets)]
 
 
-def target_grain_density(targets) -> float | None:
-    """Mean grain density of the distinct targets (:func:`distinct_targets`); ``None`` when one lacks it."""
-    values = [characterization.grain_density for _, characterization in distinct_targets(targets)]
-    return None if None in values else float(np.mean(values))
+def target_grain_sizes(targets) -> list | None:
+    """Grain sizes of the distinct targets (:func:`distinct_targets`), in :func:`observed_sections`
+    order; ``None`` when one lacks them."""
+    values = [characterization.grain_sizes for _, characterization in distinct_targets(targets)]
+    return None if None in values else values
 
 
 def start_grains(labels: np.ndarray, symmetry, seed: int = 0) -> Grains:
