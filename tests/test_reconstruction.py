@@ -60,7 +60,8 @@ def test_grain_stage_gives_uniform_grains_within_the_budget(tiny):
     q = result.orientations.quaternions.reshape(-1, 4)
     ops = result.orientations.symmetry.quaternions
     within = misorientation_angle(q, grains.orientations[grains.labels.ravel()], ops)
-    assert np.degrees(within).max() < 1e-6  # every voxel holds its grain's orientation
+    # every voxel holds its grain's orientation (arccos near 1 resolves angles of about 1e-6 degrees in float64)
+    assert np.degrees(within).max() < 1e-4
     assert np.all(grains.sizes >= 5)  # no speck survives
     assert result.final_loss == pytest.approx(DescriptorLoss(
         char.basis, (16, 16), [(None, {n: char[n] for n in char.descriptors})], DEFAULT_WEIGHTS,
